@@ -1,0 +1,39 @@
+# circuits: find, measure and control emotion circuits. `make help` lists the targets.
+SHELL := /bin/bash
+ENV_DIR := $(if $(VIRTUAL_ENV),$(VIRTUAL_ENV),.venv)
+PY := $(ENV_DIR)/bin/python
+STAMP := $(ENV_DIR)/.circuits-installed
+RUN := $(PY) -m circuits.run
+OFFLINE := HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
+
+.DEFAULT_GOAL := help
+.PHONY: help install test reproduce reproduce-real bench emo-tiny check clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml scripts/install.sh
+	@scripts/install.sh
+
+install: $(STAMP) ## create .venv (unless a virtualenv is active) and install circuits (CPU torch unless torch is present)
+
+test: $(STAMP) ## run the test suite (offline, CPU, < 10 min on 2 cores)
+	$(OFFLINE) $(PY) -m pytest -q
+
+reproduce: $(STAMP) ## the whole study on emo-tiny: every table and figure under outputs/reproduce/emo-tiny
+	$(OFFLINE) $(RUN) experiment=reproduce
+
+reproduce-real: $(STAMP) ## the same on SmolLM2-135M-Instruct (CPU subset, <= 45 min; full split on a GPU)
+	$(OFFLINE) $(RUN) experiment=reproduce model=smollm2-135m-instruct
+
+bench: $(STAMP) ## speed benchmarks, ratios measured side by side (writes outputs/bench)
+	$(OFFLINE) $(PY) -m circuits.bench
+
+emo-tiny: $(STAMP) ## retrain emo-tiny and its judge from scratch and replace the shipped checkpoint
+	$(OFFLINE) $(RUN) experiment=train_emo_tiny train.out_dir=circuits/testbed/checkpoint
+
+check: $(STAMP) ## lint (ruff)
+	$(PY) -m ruff check circuits tests
+
+clean: ## remove run outputs and caches (keeps .venv)
+	rm -rf outputs/*/ .pytest_cache .ruff_cache

@@ -1,0 +1,176 @@
+"""Typed configuration schemas, validated before any work starts.
+
+Hydra composes YAML from ``conf/`` (one folder per concern: ``model``, ``data``,
+``experiment``); :func:`circuits.run.compose` merges the result onto :class:`Config`, which
+rejects unknown keys and wrong types, and :func:`validate` checks values (emotions, files,
+layers). Schemas have no side effects: they never seed, create directories or load models.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from circuits.emotions import EMOTIONS
+
+
+@dataclass
+class ModelConfig:
+    name: str = "emo-tiny"
+    """emo-tiny, smollm2-135m-instruct, or a TransformerLens pretrained name."""
+    device: str = "auto"
+    """auto (cuda when available, else cpu), cpu, cuda, cuda:N."""
+    dtype: str = "float32"
+    template: str = "system"
+    """Where the emotion instruction goes: system (the study's) or user."""
+    cpu_per_theme: int | None = None
+    """On CPU, run stratified subsets of this many skeletons per theme (null: whole splits).
+    Sized for 2 cores on real models; ignored on a GPU, where data.per_theme applies."""
+
+
+@dataclass
+class DataConfig:
+    source: str = "project"
+    """project (the package's generated splits), study (../shared/data/sev), or files."""
+    discovery: str | None = None
+    """Path of the discovery split when source=files."""
+    test: str | None = None
+    """Path of the test split when source=files."""
+    per_theme: int | None = None
+    """Stratified subset: this many skeletons per theme (null: the whole split)."""
+    subset_seed: int = 0
+
+
+@dataclass
+class DecodingConfig:
+    """One decoding configuration, shared by every method compared side by side."""
+
+    max_new_tokens: int = 48
+    batch_size: int = 64
+    greedy: bool = True
+    temperature: float = 1.0
+    top_p: float = 1.0
+
+
+@dataclass
+class JudgeConfig:
+    kind: str = "offline"
+    """offline (the shipped classifier), keyword, or nrc (the NRC lexicon)."""
+
+
+@dataclass
+class ExperimentConfig:
+    name: str = "smoke"
+    stages: list[str] = field(default_factory=lambda: ["smoke"])
+
+
+@dataclass
+class SmokeConfig:
+    n_prompts: int = 4
+    max_new_tokens: int = 16
+
+
+@dataclass
+class TrainConfig:
+    """Training ``emo-tiny`` (and its judge) from scratch."""
+
+    seed: int = 0
+    steps: int = 1500
+    batch_size: int = 16
+    lr: float = 2e-3
+    warmup: int = 100
+    weight_decay: float = 0.05
+    n_layers: int = 4
+    d_model: int = 192
+    n_heads: int = 6
+    d_mlp: int = 768
+    n_ctx: int = 256
+    vocab_size: int = 2048
+    neutral_emotional_share: float = 0.1
+    """Share of neutral-prompt training replies that are emotional (a realistic prior)."""
+    out_dir: str | None = None
+    """Where to write the checkpoint (null: the run directory; the package copy is only
+    replaced by ``make emo-tiny``)."""
+    eval_split: str = "test"
+    log_every: int = 100
+
+
+@dataclass
+class ElicitConfig:
+    splits: list[str] = field(default_factory=lambda: ["discovery", "test"])
+    templates: list[str] = field(default_factory=lambda: ["model"])
+    """Prompt templates to report accuracy for; "model" means model.template."""
+    filter: bool = True
+    """Keep only judge-accepted (skeleton, valence) groups for the directions (off: all groups)."""
+
+
+@dataclass
+class DirectionsConfig:
+    aggregator: str = "centered"
+    """centered (the study's), one_vs_rest, pca, or probe."""
+    probes: bool = True
+    """Layer-wise probes (keeps the last-token residuals of the discovery prompts in memory)."""
+    compare_aggregators: bool = True
+    """Report how closely the other aggregators agree with the chosen one, per read-out."""
+
+
+@dataclass
+class SteeringConfig:
+    layers: list[int] | None = None
+    """Layers to steer (null: the study's 11-20 of 28, scaled to the model's depth)."""
+    alpha: float = 8.0
+    positions: str = "last"
+    """last (the study's), all, prompt_last, or generated."""
+    readout: str = "resid_post"
+    split: str = "test"
+
+
+@dataclass
+class ReferenceConfig:
+    segment: list[int] | None = None
+    """[first_layer, last_layer] of the stable segment (null: derived from the directions)."""
+    threshold: float = 0.9
+    """Adjacent-read-out cosine that counts as stable when the segment is derived."""
+
+
+@dataclass
+class ComponentsConfig:
+    ablation: str = "zero"
+    """zero (the study's), mean, or resample."""
+    metrics: list[str] = field(default_factory=lambda: ["same_layer", "final"])
+    """Head metrics for the exact sweep: same_layer (the study's score) and/or final."""
+    head_score: str = "same_layer"
+    """The metric that ranks heads."""
+    max_prompts: int | None = None
+    """Prompts per emotion used for scoring (null: all complete groups)."""
+    validate_ks_max: int = 64
+    """Validation: top-k for k = 1, 2, 4, ... up to this."""
+    random_draws: int = 5
+    enhance_scale: float = 2.0
+    validate_prompts: int = 48
+    """Prompts per emotion for the validation curves."""
+    generate_k: int = 16
+    """Top-k used for the generation check (judged replies with components ablated/enhanced)."""
+    generate_prompts: int = 36
+    top_n_table: int = 2000
+    """Rows of the neuron table per emotion (the full scores are in the safetensors file)."""
+
+
+@dataclass
+class Config:
+    experiment: ExperimentConfig = field(default_factory=ExperimentConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    decoding: DecodingConfig = field(default_factory=DecodingConfig)
+    judge: JudgeConfig = field(default_factory=JudgeConfig)
+    smoke: SmokeConfig = field(default_factory=SmokeConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    elicit: ElicitConfig = field(default_factory=ElicitConfig)
+    directions: DirectionsConfig = field(default_factory=DirectionsConfig)
+    steering: SteeringConfig = field(default_factory=SteeringConfig)
+    reference: ReferenceConfig = field(default_factory=ReferenceConfig)
+    components: ComponentsConfig = field(default_factory=ComponentsConfig)
+    emotions: list[str] = field(default_factory=lambda: list(EMOTIONS))
+    seed: int = 0
+    out_dir: str | None = None
+    """Run directory (null: outputs/<experiment>/<model>)."""
+    progress: bool = True

@@ -1,0 +1,140 @@
+"""Judges: which emotion (or none) does a reply express?
+
+Emotion-expression accuracy is the share of replies whose label equals the target emotion.
+Every judge implements :class:`Judge` and returns one of :data:`~circuits.emotions.JUDGE_LABELS`
+per reply (six emotions + ``neutral``). Offline judges ship here:
+
+- ``offline``: the project's classifier (:mod:`circuits.evaluation.offline_judge`), trained on
+  held-out synthetic replies and shipped beside ``emo-tiny``; the default.
+- ``nrc``: counts of NRC Emotion Lexicon associations (the ``nrclex`` package's word list),
+  an independent signal used to cross-check the offline judge.
+- ``keyword``: a short hand-written cue list; a transparent baseline.
+
+A user with a network can register a Hugging Face text classifier or an LLM-as-judge with the
+study's prompt by adding a factory to :data:`JUDGES`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from collections.abc import Callable, Sequence
+from functools import lru_cache
+from typing import Protocol
+
+from circuits.emotions import EMOTIONS, NEUTRAL
+
+
+class Judge(Protocol):
+    """Labels replies with one of the six emotions or ``neutral``."""
+
+    name: str
+
+    def classify(self, texts: Sequence[str]) -> list[str]: ...
+
+
+_WORD = re.compile(r"[a-z']+")
+
+
+def words(text: str) -> list[str]:
+    return _WORD.findall(text.lower())
+
+
+def _vote(counts: Counter[str]) -> str:
+    """Most frequent emotion; ties broken by the study's emotion order; none: neutral."""
+    if not counts:
+        return NEUTRAL
+    best = max(counts.values())
+    return next(e for e in EMOTIONS if counts.get(e, 0) == best)
+
+
+class KeywordJudge:
+    """Counts cue words per emotion; the label with most cues wins, no cue means neutral."""
+
+    name = "keyword"
+    CUES: dict[str, tuple[str, ...]] = {
+        "anger": ("angry", "anger", "furious", "fuming", "outrage", "outrageous", "infuriat", "unacceptable",
+                  "livid", "how dare", "irritat", "annoy", "mad", "rage", "blood boil"),
+        "sadness": ("sad", "sadness", "heartbroken", "tears", "cry", "crying", "hurts", "down", "gloomy",
+                    "miserable", "sorrow", "grief", "lonely", "depress", "unhappy", "low"),
+        "happiness": ("happy", "happiness", "delighted", "wonderful", "joy", "glad", "great", "thrilled",
+                      "made my day", "fantastic", "love", "cheerful", "excited", "pleased"),
+        "fear": ("afraid", "fear", "scared", "terrif", "dread", "nervous", "anxious", "frighten", "panic",
+                 "worried", "shaking", "what if", "uneasy"),
+        "surprise": ("surprise", "wow", "no way", "never expected", "unexpected", "did not see", "didn't see",
+                     "astonish", "shocked", "amazed", "whoa", "unbelievable", "out of nowhere"),
+        "disgust": ("disgust", "gross", "revolting", "vile", "sick", "nauseat", "repuls", "stomach turn",
+                    "yuck", "filthy", "nasty", "appalling"),
+    }
+
+    def classify(self, texts: Sequence[str]) -> list[str]:
+        out = []
+        for text in texts:
+            low = " " + " ".join(words(text)) + " "
+            counts: Counter[str] = Counter()
+            for emotion, cues in self.CUES.items():
+                counts[emotion] = sum(low.count(" " + cue) for cue in cues)
+            out.append(_vote(+counts))
+        return out
+
+
+@lru_cache(maxsize=1)
+def nrc_lexicon() -> dict[str, tuple[str, ...]]:
+    """The NRC Emotion Lexicon as shipped by ``nrclex`` (word -> affect categories), read offline."""
+    from importlib import resources
+
+    with resources.files("nrclex.data").joinpath("nrc_en.json").open("r", encoding="utf-8") as fh:
+        raw = json.load(fh)
+    return {w: tuple(v) for w, v in raw.items()}
+
+
+NRC_TO_STUDY = {"anger": "anger", "sadness": "sadness", "joy": "happiness", "fear": "fear",
+                "surprise": "surprise", "disgust": "disgust"}
+
+
+class NRCJudge:
+    """Counts NRC lexicon associations of the reply's words (joy -> happiness); none: neutral.
+
+    Independent of the project's templates, so it is a cross-check, not a strong classifier:
+    lexicon words such as "deal" or "team" carry associations out of context.
+    """
+
+    name = "nrc"
+
+    def __init__(self) -> None:
+        self.lexicon = nrc_lexicon()
+
+    def _lookup(self, word: str) -> tuple[str, ...]:
+        for form in (word, word.rstrip("s"), re.sub(r"(ed|ing|ly)$", "", word)):
+            if form in self.lexicon:
+                return self.lexicon[form]
+        return ()
+
+    def scores(self, text: str) -> Counter[str]:
+        counts: Counter[str] = Counter()
+        for w in words(text):
+            for category in self._lookup(w):
+                if category in NRC_TO_STUDY:
+                    counts[NRC_TO_STUDY[category]] += 1
+        return counts
+
+    def classify(self, texts: Sequence[str]) -> list[str]:
+        return [_vote(self.scores(t)) for t in texts]
+
+
+def _offline() -> Judge:
+    from circuits.evaluation.offline_judge import load_offline_judge
+
+    return load_offline_judge()
+
+
+JUDGES: dict[str, Callable[[], Judge]] = {
+    "offline": _offline,
+    "keyword": KeywordJudge,
+    "nrc": NRCJudge,
+}
+
+
+def make_judge(kind: str) -> Judge:
+    return JUDGES[kind]()

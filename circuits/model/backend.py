@@ -1,0 +1,303 @@
+"""The model backend: a TransformerLens ``HookedTransformer`` behind one small interface.
+
+Every TransformerLens-specific call of the framework lives in this module (and in the loaders
+next to it, which build the ``HookedTransformer``). The pipeline sees a :class:`HookedModel`:
+architecture numbers, a tokenizer with a chat template, a forward pass over left-padded token
+batches with an optional key-value cache, temporary hooks on typed :mod:`circuits.sites`, and
+read access to the few weights the analytic methods need. A TransformerLens 4 ``TransformerBridge``
+backend can be added by writing one more class with the same methods.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from jaxtyping import Float, Int
+from torch import Tensor
+
+from circuits.sites import HeadsSite, NeuronsSite, Site
+
+HookFn = Callable[[Tensor], Tensor | None]
+"""A hook: receives the activation at a site and returns a replacement (or None to keep it)."""
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """Architecture numbers of a loaded model."""
+
+    name: str
+    n_layers: int
+    n_heads: int
+    d_model: int
+    d_head: int
+    d_mlp: int
+    d_vocab: int
+    n_ctx: int
+
+
+@dataclass(frozen=True)
+class TokenBatch:
+    """Left-padded prompts: real tokens are right-aligned so position -1 is every row's last."""
+
+    tokens: Int[Tensor, "batch pos"]
+    attention_mask: Int[Tensor, "batch pos"]
+
+    @property
+    def lengths(self) -> Int[Tensor, " batch"]:
+        return self.attention_mask.sum(dim=1)
+
+    def __len__(self) -> int:
+        return self.tokens.shape[0]
+
+
+class _SiteHook:
+    """Adapts a framework hook ``fn(activation)`` to TransformerLens' ``fn(activation, hook)``."""
+
+    def __init__(self, fn: HookFn) -> None:
+        self.fn = fn
+
+    def __call__(self, activation: Tensor, hook: Any) -> Tensor | None:
+        return self.fn(activation)
+
+
+class _StopForward(Exception):
+    """Raised by a hook to end a forward pass once the activation it needs is recorded."""
+
+
+class _RecordAndStop:
+    def __init__(self) -> None:
+        self.value: Tensor | None = None
+
+    def __call__(self, activation: Tensor) -> None:
+        self.value = activation
+        raise _StopForward
+
+
+def _relayout(param: torch.nn.Parameter, order: tuple[int, ...]) -> None:
+    """Store ``param`` so that ``param.permute(order)`` is contiguous, without changing values."""
+    inverse = tuple(order.index(i) for i in range(len(order)))
+    param.data = param.data.permute(order).contiguous().permute(inverse)
+
+
+def optimize_layout(tl_model: Any) -> None:
+    """Store weights in the memory layout TransformerLens' forward pass asks for.
+
+    TransformerLens builds contiguous copies of several weights on every call (``W.T.contiguous()``
+    in gated MLPs and the unembedding, a rearranged ``W_O``, rearranged ``W_Q/W_K/W_V``): for a
+    135 M model that is ~0.5 GB of copying per decoding step. Storing each parameter as a view
+    of a buffer already in that layout makes those copies no-ops; values and results are
+    bit-identical.
+    """
+    from transformer_lens.components.mlps.gated_mlp import GatedMLP
+
+    with torch.no_grad():
+        _relayout(tl_model.unembed.W_U, (1, 0))
+        for block in tl_model.blocks:
+            if isinstance(getattr(block, "mlp", None), GatedMLP):
+                for name in ("W_gate", "W_in", "W_out"):
+                    _relayout(getattr(block.mlp, name), (1, 0))
+            attn = block.attn
+            _relayout(attn.W_O, (2, 0, 1))
+            for name in ("W_Q", "_W_K", "_W_V", "W_K", "W_V"):
+                p = attn._parameters.get(name)
+                if p is not None:
+                    _relayout(p, (0, 2, 1))
+
+
+class HookedModel:
+    """A language model with hooks: the one interface the pipeline uses.
+
+    Args:
+        name: the model's name in configs and artifacts.
+        tl_model: the underlying ``HookedTransformer`` (kept in eval mode).
+        tokenizer: a Hugging Face tokenizer with a chat template.
+        stop_token_ids: tokens that end a reply (end of turn, end of text).
+    """
+
+    def __init__(self, name: str, tl_model: Any, tokenizer: Any, stop_token_ids: Sequence[int]):
+        self.name = name
+        self.tl = tl_model.eval()
+        self.tokenizer = tokenizer
+        self.stop_token_ids = tuple(int(t) for t in stop_token_ids)
+        pad = tokenizer.pad_token_id
+        self.pad_token_id = int(pad if pad is not None else self.stop_token_ids[0])
+        cfg = tl_model.cfg
+        self.info = ModelInfo(
+            name=name,
+            n_layers=cfg.n_layers,
+            n_heads=cfg.n_heads,
+            d_model=cfg.d_model,
+            d_head=cfg.d_head,
+            d_mlp=cfg.d_mlp,
+            d_vocab=cfg.d_vocab,
+            n_ctx=cfg.n_ctx,
+        )
+        for p in self.tl.parameters():
+            p.requires_grad_(False)
+        optimize_layout(self.tl)
+
+    # --- text ---------------------------------------------------------------------------------
+    def render_chat(self, messages: Sequence[dict[str, str]], add_generation_prompt: bool = True) -> str:
+        """The chat-template rendering of ``messages`` (a list of ``{"role", "content"}``)."""
+        return self.tokenizer.apply_chat_template(
+            list(messages), tokenize=False, add_generation_prompt=add_generation_prompt
+        )
+
+    def token_ids(self, text: str) -> list[int]:
+        """Token ids of ``text`` as written (no special tokens added: templates carry them)."""
+        return list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def encode(self, texts: Sequence[str]) -> TokenBatch:
+        """Tokenize and left-pad a batch of prompts."""
+        return self.pad([self.token_ids(t) for t in texts])
+
+    def pad(self, sequences: Sequence[Sequence[int]]) -> TokenBatch:
+        """Left-pad token-id lists into a :class:`TokenBatch`."""
+        width = max(len(s) for s in sequences)
+        if width > self.info.n_ctx:
+            from circuits.errors import UserError
+
+            raise UserError(
+                f"a prompt of {width} tokens exceeds {self.name}'s context of {self.info.n_ctx}: "
+                "shorten the prompts or use a model with a longer context"
+            )
+        tokens = torch.full((len(sequences), width), self.pad_token_id, dtype=torch.long)
+        mask = torch.zeros((len(sequences), width), dtype=torch.long)
+        for i, s in enumerate(sequences):
+            if len(s):
+                tokens[i, width - len(s) :] = torch.tensor(list(s), dtype=torch.long)
+                mask[i, width - len(s) :] = 1
+        return TokenBatch(tokens.to(self.device), mask.to(self.device))
+
+    def decode(self, ids: Sequence[int]) -> str:
+        return self.tokenizer.decode(list(ids), skip_special_tokens=True)
+
+    def str_tokens(self, text: str) -> list[str]:
+        """The tokens of ``text`` as strings, for views."""
+        return [self.tokenizer.decode([i]) for i in self.token_ids(text)]
+
+    # --- compute ------------------------------------------------------------------------------
+    @property
+    def has_mlp(self) -> bool:
+        return not self.tl.cfg.attn_only
+
+    def after_attention(self, layer: int) -> ResidSite:
+        """The residual right after layer ``layer``'s attention (``resid_post`` in attention-only models)."""
+        from circuits.sites import ReadOut, ResidSite
+
+        return ResidSite(layer, ReadOut.RESID_MID if self.has_mlp else ReadOut.RESID_POST)
+
+    @property
+    def device(self) -> torch.device:
+        return self.tl.W_E.device
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.tl.W_E.dtype
+
+    def forward(
+        self,
+        tokens: Int[Tensor, "batch pos"],
+        attention_mask: Int[Tensor, "batch pos"],
+        kv_cache: Any | None = None,
+        stop_at_layer: int | None = None,
+    ) -> Float[Tensor, "batch pos d_vocab"]:
+        """Logits for a left-padded batch (or the residual before block ``stop_at_layer``).
+
+        With a ``kv_cache`` (from :meth:`new_kv_cache`), ``tokens`` are the new tokens only and
+        ``attention_mask`` is their own mask; the cache keeps the rest.
+        """
+        return self.tl(
+            tokens,
+            attention_mask=attention_mask,
+            past_kv_cache=kv_cache,
+            stop_at_layer=stop_at_layer,
+            return_type="logits",
+        )
+
+    def last_logits(
+        self,
+        tokens: Int[Tensor, "batch pos"],
+        attention_mask: Int[Tensor, "batch pos"],
+        kv_cache: Any | None = None,
+    ) -> Float[Tensor, "batch d_vocab"]:
+        """Logits at the last position only: the unembedding is applied to one position, which
+        saves most of a prefill's memory and time for large vocabularies."""
+        n = self.info.n_layers
+        resid = self.tl(tokens, attention_mask=attention_mask, past_kv_cache=kv_cache, stop_at_layer=n)
+        last = resid[:, -1:, :]
+        if self.tl.cfg.normalization_type is not None:
+            last = self.tl.ln_final(last)
+        logits = self.tl.unembed(last)[:, 0, :]
+        cap = getattr(self.tl.cfg, "output_logits_soft_cap", 0.0) or 0.0
+        return cap * torch.tanh(logits / cap) if cap > 0 else logits
+
+    def run_until(
+        self,
+        site: Site,
+        attention_mask: Int[Tensor, "batch pos"],
+        tokens: Int[Tensor, "batch pos"] | None = None,
+        resid: Float[Tensor, "batch pos d_model"] | None = None,
+        start_layer: int = 0,
+    ) -> Tensor:
+        """Run from the tokens (or from ``resid`` entering block ``start_layer``) and return the
+        activation at ``site``, skipping everything after it (hooks attached around this call
+        apply)."""
+        rec = _RecordAndStop()
+        try:
+            with self.hooks([(site, rec)]):
+                if resid is None:
+                    self.tl(tokens, attention_mask=attention_mask, return_type=None)
+                else:
+                    self.tl(resid, start_at_layer=start_layer, attention_mask=attention_mask, return_type=None)
+        except _StopForward:
+            pass
+        if rec.value is None:
+            raise RuntimeError(f"the forward pass never reached {site}")
+        return rec.value
+
+    def new_kv_cache(self, batch_size: int) -> Any:
+        """An empty key-value cache for incremental decoding of ``batch_size`` rows."""
+        from transformer_lens.cache.key_value_cache import TransformerLensKeyValueCache
+
+        return TransformerLensKeyValueCache.init_cache(self.tl.cfg, self.device, batch_size)
+
+    @contextlib.contextmanager
+    def hooks(self, hooks: Sequence[tuple[Site, HookFn]]) -> Iterator[HookedModel]:
+        """Attach ``hooks`` for the duration of the block; they are removed even if it raises.
+
+        Contexts nest: an inner context removes only its own hooks.
+        """
+        fwd = [(site.hook_name(), _SiteHook(fn)) for site, fn in hooks]
+        with self.tl.hooks(fwd_hooks=fwd):
+            yield self
+
+    def n_active_hooks(self) -> int:
+        """How many forward hooks are attached right now (0 between interventions)."""
+        return sum(len(hp.fwd_hooks) for hp in self.tl.hook_dict.values())
+
+    # --- weights ------------------------------------------------------------------------------
+    def mlp_out_weight(self, site: NeuronsSite) -> Float[Tensor, "d_mlp d_model"]:
+        """``W_out`` of the layer's MLP: hidden activation -> residual."""
+        return self.tl.blocks[site.layer].mlp.W_out
+
+    def mlp_out_bias(self, site: NeuronsSite) -> Float[Tensor, " d_model"]:
+        return self.tl.blocks[site.layer].mlp.b_out
+
+    def attn_out_weight(self, site: HeadsSite) -> Float[Tensor, "head d_head d_model"]:
+        """``W_O`` of the layer's attention: per-head z -> residual."""
+        return self.tl.blocks[site.layer].attn.W_O
+
+    def attn_out_bias(self, site: HeadsSite) -> Float[Tensor, " d_model"]:
+        return self.tl.blocks[site.layer].attn.b_O
+
+    def __repr__(self) -> str:
+        i = self.info
+        return (
+            f"HookedModel({i.name!r}, layers={i.n_layers}, heads={i.n_heads}, d_model={i.d_model}, "
+            f"d_mlp={i.d_mlp}, vocab={i.d_vocab})"
+        )

@@ -1,0 +1,98 @@
+"""``emo-tiny``: building and loading the project's testbed as a ``HookedTransformer``.
+
+The checkpoint directory (shipped in the package, ``circuits/testbed/checkpoint``) holds:
+
+- ``config.json``: the architecture (the arguments of ``HookedTransformerConfig``);
+- ``model.safetensors``: the weights, in TransformerLens' own parameter names;
+- ``tokenizer.json``: a byte-level BPE tokenizer (``tokenizers``), so any text tokenizes.
+
+The chat template is fixed here (:data:`CHAT_TEMPLATE`), so that a checkpoint never disagrees
+with the code that renders prompts for it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from circuits.errors import UserError
+from circuits.model.backend import HookedModel
+from circuits.paths import EMO_TINY_DIR
+
+SPECIAL_TOKENS = ("<|pad|>", "<|system|>", "<|user|>", "<|assistant|>", "<|end|>")
+PAD, END = "<|pad|>", "<|end|>"
+CHAT_TEMPLATE = (
+    "{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] }}<|end|>\n{% endfor %}"
+    "{% if add_generation_prompt %}<|assistant|>{% endif %}"
+)
+
+
+def make_tokenizer(tokenizer_file: str | Path) -> Any:
+    """A Hugging Face fast tokenizer around the ``tokenizers`` file, with the chat template."""
+    from tokenizers import Tokenizer
+    from transformers import PreTrainedTokenizerFast
+
+    tok = PreTrainedTokenizerFast(
+        tokenizer_object=Tokenizer.from_file(str(tokenizer_file)), pad_token=PAD, eos_token=END
+    )
+    tok.chat_template = CHAT_TEMPLATE
+    return tok
+
+
+def tl_config(arch: dict[str, Any], device: str = "cpu", dtype: torch.dtype = torch.float32):
+    """The ``HookedTransformerConfig`` of an ``emo-tiny``-style model from its ``config.json``."""
+    from transformer_lens import HookedTransformerConfig
+
+    return HookedTransformerConfig(
+        n_layers=arch["n_layers"],
+        d_model=arch["d_model"],
+        n_heads=arch["n_heads"],
+        d_head=arch["d_model"] // arch["n_heads"],
+        d_mlp=arch["d_mlp"],
+        d_vocab=arch["d_vocab"],
+        n_ctx=arch["n_ctx"],
+        act_fn="gelu_new",
+        normalization_type="LN",
+        positional_embedding_type="rotary",
+        rotary_dim=arch["d_model"] // arch["n_heads"],
+        rotary_adjacent_pairs=False,
+        default_prepend_bos=False,
+        seed=arch.get("seed", 0),
+        device=device,
+        dtype=dtype,
+        model_name="emo-tiny",
+    )
+
+
+def build_tl_model(arch: dict[str, Any], device: str = "cpu", dtype: torch.dtype = torch.float32):
+    """A freshly initialised ``HookedTransformer`` (for training) from an architecture dict."""
+    from transformer_lens import HookedTransformer
+
+    return HookedTransformer(tl_config(arch, device, dtype))
+
+
+def load_checkpoint_dir(path: Path, name: str, device: str = "cpu", dtype: torch.dtype = torch.float32) -> HookedModel:
+    """Load a checkpoint directory written by :func:`circuits.testbed.train.save_checkpoint`."""
+    from safetensors.torch import load_file
+
+    files = [path / f for f in ("config.json", "model.safetensors", "tokenizer.json")]
+    missing = [f.name for f in files if not f.is_file()]
+    if missing:
+        raise UserError(
+            f"{name} checkpoint incomplete in {path} (missing {', '.join(missing)}): "
+            "retrain it with `python -m circuits.run experiment=train_emo_tiny`"
+        )
+    arch = json.loads(files[0].read_text())
+    model = build_tl_model(arch, device, dtype)
+    state = load_file(str(files[1]), device=str(device))
+    model.load_state_dict({k: v.to(dtype) for k, v in state.items()}, strict=False)
+    tok = make_tokenizer(files[2])
+    return HookedModel(name, model, tok, [tok.convert_tokens_to_ids(END)])
+
+
+def load_emo_tiny(device: str = "cpu", dtype: torch.dtype = torch.float32) -> HookedModel:
+    """The shipped ``emo-tiny`` testbed."""
+    return load_checkpoint_dir(EMO_TINY_DIR, "emo-tiny", device, dtype)

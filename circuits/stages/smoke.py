@@ -1,0 +1,40 @@
+"""Smoke stage: the whole path in seconds (load, prompts, a cached read-out, a short generation)."""
+
+from __future__ import annotations
+
+import time
+
+from circuits.activations import read_last_token
+from circuits.data.prompts import Template, build_prompts
+from circuits.generation import Decoding, generate
+from circuits.sites import ReadOut, ResidSite
+
+
+def run(ctx) -> dict:
+    cfg = ctx.cfg
+    t0 = time.perf_counter()
+    model = ctx.model
+    load_s = time.perf_counter() - t0
+    split = ctx.split("discovery")
+    prompts = build_prompts(model.render_chat, split, [ctx.emotions[0], None], Template(cfg.model.template))
+    prompts = prompts[: cfg.smoke.n_prompts]
+    site = ResidSite(model.info.n_layers // 2, ReadOut.RESID_POST)
+    acts = read_last_token(model, [p.text for p in prompts], [site])[site]
+    decoding = Decoding(max_new_tokens=cfg.smoke.max_new_tokens, batch_size=cfg.decoding.batch_size)
+    replies = generate(model, [p.text for p in prompts], decoding, progress=False)
+    rows = [
+        {"skeleton_id": p.skeleton_id, "valence": p.valence, "emotion": p.emotion, "reply": r.text}
+        for p, r in zip(prompts, replies)
+    ]
+    ctx.run.write_jsonl("smoke/replies.jsonl", rows)
+    metrics = {
+        "model": model.info.name,
+        "n_layers": model.info.n_layers,
+        "load_seconds": round(load_s, 2),
+        "n_prompts": len(prompts),
+        "readout": str(site),
+        "readout_norm_mean": float(acts.norm(dim=-1).mean()),
+        "mean_reply_tokens": sum(len(r.token_ids) for r in replies) / len(replies),
+    }
+    ctx.run.add_metrics("smoke", metrics)
+    return metrics

@@ -1,0 +1,122 @@
+"""Stage ``train_emo_tiny``: train the testbed's judge and model from scratch, then measure them.
+
+Writes the checkpoint (``train.out_dir``, default ``<run>/train_emo_tiny/checkpoint``; ``make
+emo-tiny`` points it at the package), the loss curve, the judge's own accuracy, and the
+testbed's expression and probe numbers (:mod:`circuits.testbed.evaluate`).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+from circuits.artifacts import atomic_write_bytes, dumps_json
+from circuits.data.prompts import Template
+from circuits.data.sev import load_sev
+from circuits.data.splits import STUDY_FILES
+from circuits.evaluation.accuracy import judge_agreement
+from circuits.evaluation.judges import NRCJudge
+from circuits.evaluation.offline_judge import JUDGE_FILE, OfflineJudge
+from circuits.generation import Decoding
+from circuits.model.emo_tiny import load_checkpoint_dir
+from circuits.paths import PROJECT_SEV_DIR, shared_sev_dir
+from circuits.testbed import evaluate
+from circuits.testbed.judge_data import judge_datasets
+from circuits.testbed.train import train
+
+log = logging.getLogger(__name__)
+
+
+def _judge_metrics(seed: int) -> tuple[OfflineJudge, dict]:
+    from sklearn.metrics import confusion_matrix
+
+    data = judge_datasets(seed)
+    judge = OfflineJudge.train(*data["train"])
+    texts, labels = data["test"]
+    pred = judge.classify(texts)
+    probe = OfflineJudge.train(*data["train_seen"])
+    h_texts, h_labels = data["test_heldout"]
+    h_pred = probe.classify(h_texts)
+    metrics = {
+        "n_train": len(data["train"][0]),
+        "accuracy_unseen_content": round(100 * sum(p == y for p, y in zip(pred, labels)) / len(labels), 2),
+        "accuracy_unseen_phrasings": round(100 * sum(p == y for p, y in zip(h_pred, h_labels)) / len(h_labels), 2),
+        "labels": list(judge.labels),
+        "confusion_unseen_phrasings": confusion_matrix(h_labels, h_pred, labels=list(judge.labels)).tolist(),
+    }
+    return judge, metrics
+
+
+def _loss_figure(losses):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3.2))
+    ax.plot(losses, lw=0.8)
+    ax.set_yscale("log")
+    ax.set_xlabel("step")
+    ax.set_ylabel("reply-token cross-entropy")
+    ax.set_title("emo-tiny training loss")
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def run(ctx) -> dict:
+    cfg = ctx.cfg
+    tcfg = cfg.train
+    out = Path(tcfg.out_dir) if tcfg.out_dir else ctx.run.path("train_emo_tiny/checkpoint")
+    out.mkdir(parents=True, exist_ok=True)
+
+    log.info("training the offline judge")
+    judge, judge_m = _judge_metrics(tcfg.seed)
+    atomic_write_bytes(out / JUDGE_FILE, dumps_json(judge.to_json()).encode())
+    log.info("judge: %.2f%% on unseen content, %.2f%% on unseen phrasings",
+             judge_m["accuracy_unseen_content"], judge_m["accuracy_unseen_phrasings"])
+
+    result = train(tcfg, out, progress=cfg.progress)
+    ctx.run.save_figure("train_emo_tiny/loss.png", _loss_figure(result.losses))
+    ctx.run.write_json("train_emo_tiny/losses.json", {"losses": [round(x, 7) for x in result.losses]})
+
+    model = load_checkpoint_dir(out, "emo-tiny")
+    decoding = Decoding(max_new_tokens=cfg.decoding.max_new_tokens, batch_size=cfg.decoding.batch_size)
+    t0 = time.perf_counter()
+    test = load_sev(PROJECT_SEV_DIR / "test.jsonl", name="test")
+    expression, records = {}, []
+    for template in (Template.SYSTEM, Template.USER):
+        m, recs = evaluate.expression(model, judge, test, decoding, template, progress=cfg.progress)
+        expression[f"test/{template.value}"] = m
+        records += recs
+    study_path = shared_sev_dir() / STUDY_FILES["test"]
+    if study_path.is_file():
+        m, recs = evaluate.expression(model, judge, load_sev(study_path, name="study_test"), decoding,
+                                      Template.SYSTEM, progress=cfg.progress)
+        expression["study_test/system"] = m
+        records += [dict(r, split="study_test") for r in recs]
+    probe = evaluate.probe_profile(model, test, Template.SYSTEM)
+    nrc = NRCJudge().classify([r["reply"] for r in records])
+    agreement = judge_agreement([r["label"] for r in records], nrc)
+    ctx.run.write_jsonl("train_emo_tiny/replies.jsonl", records)
+
+    metrics = {
+        "train": {
+            "steps": len(result.losses),
+            "seconds": round(result.seconds, 1),
+            "tokens": result.tokens,
+            "final_loss": round(sum(result.losses[-50:]) / min(50, len(result.losses)), 4),
+            "checkpoint": str(out),
+            "checkpoint_mb": round(sum(f.stat().st_size for f in out.iterdir()) / 2**20, 2),
+        },
+        "judge": judge_m,
+        "expression": expression,
+        "probe": probe,
+        "judge_vs_nrc_on_model_replies": agreement,
+        "eval_seconds": round(time.perf_counter() - t0, 1),
+    }
+    ctx.run.add_metrics("train_emo_tiny", metrics)
+    for line in evaluate.summary_lines(metrics):
+        log.info(line)
+        print(line)
+    return metrics

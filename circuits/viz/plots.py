@@ -1,0 +1,137 @@
+"""Static figures (matplotlib, PNG): one function per figure, each returns a Figure.
+
+No global style is set and nothing is drawn at import; the Agg backend is selected only when a
+figure is made, so importing :mod:`circuits.viz` has no side effects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+
+def _plt():
+    import matplotlib
+
+    if matplotlib.get_backend().lower() not in ("agg", "module://matplotlib_inline.backend_inline"):
+        matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def site_labels(n_layers: int) -> list[str]:
+    return [f"L{layer}.{p}" for layer in range(n_layers) for p in ("attn", "mlp")]
+
+
+def consistency_figure(curves: Mapping[str, np.ndarray], emotions: Sequence[str], n_layers: int, title: str):
+    """Cosine between directions from disjoint data, per read-out: mean over emotions (line)
+    and the worst emotion (dotted)."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(max(6, 0.35 * 2 * n_layers + 2), 3.6))
+    x = np.arange(2 * n_layers)
+    for i, (name, arr) in enumerate(curves.items()):
+        color = f"C{i}"
+        ax.plot(x, arr.mean(axis=0), color=color, marker="o", ms=3, label=f"{name} (mean)")
+        ax.plot(x, arr.min(axis=0), color=color, ls=":", lw=1, label=f"{name} (worst emotion)")
+    ax.axhline(0.9, color="grey", lw=0.8, ls="--")
+    ax.set_xticks(x, site_labels(n_layers), rotation=90 if n_layers > 8 else 0, fontsize=7)
+    ax.set_ylim(min(0, float(np.nanmin([a.min() for a in curves.values()]))) - 0.05, 1.02)
+    ax.set_ylabel("cosine")
+    ax.set_title(title)
+    ax.legend(fontsize=7, ncol=2)
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def heatmap_grid(mats: np.ndarray, titles: Sequence[str], tick_labels: Sequence[str], suptitle: str,
+                 vmin: float = -1, vmax: float = 1, cmap: str = "RdBu_r"):
+    plt = _plt()
+    n = len(mats)
+    cols = min(3, n)
+    rows = (n + cols - 1) // cols
+    size = 2.2 + 0.12 * len(tick_labels)
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * size, rows * size), squeeze=False)
+    for ax, mat, t in zip(axes.flat, mats, titles):
+        im = ax.imshow(mat, vmin=vmin, vmax=vmax, cmap=cmap)
+        ax.set_title(t, fontsize=9)
+        step = max(1, len(tick_labels) // 16)
+        ticks = np.arange(0, len(tick_labels), step)
+        ax.set_xticks(ticks, [tick_labels[i] for i in ticks], rotation=90, fontsize=6)
+        ax.set_yticks(ticks, [tick_labels[i] for i in ticks], fontsize=6)
+    for ax in list(axes.flat)[n:]:
+        ax.axis("off")
+    fig.colorbar(im, ax=axes, shrink=0.6)
+    fig.suptitle(suptitle)
+    return fig
+
+
+def probe_figure(probe: Mapping[str, float], chance: float, title: str, embed: float | None = None):
+    plt = _plt()
+    names = list(probe)
+    fig, ax = plt.subplots(figsize=(max(6, 0.35 * len(names) + 2), 3.4))
+    ax.plot(range(len(names)), [probe[n] for n in names], marker="o", ms=3, label="probe (held-out skeletons)")
+    if embed is not None:
+        ax.scatter([-1], [embed], color="C3", zorder=3, label="token embedding")
+        ax.set_xlim(-1.5, len(names) - 0.5)
+    ax.axhline(chance, color="grey", ls="--", lw=0.8, label="chance")
+    ax.set_xticks(range(len(names)), names, rotation=90 if len(names) > 16 else 0, fontsize=7)
+    ax.set_ylim(0, 1.02)
+    ax.set_ylabel("accuracy")
+    ax.set_title(title)
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def bars_figure(groups: Mapping[str, Mapping[str, float]], title: str, ylabel: str, ylim=(0, 100), hline=None):
+    """Grouped bars: outer keys on the x axis, inner keys as series (e.g. emotion x method)."""
+    plt = _plt()
+    outer = list(groups)
+    inner = list(dict.fromkeys(k for g in groups.values() for k in g))
+    width = 0.8 / max(1, len(inner))
+    fig, ax = plt.subplots(figsize=(max(6, 0.9 * len(outer) + 2), 3.6))
+    for i, name in enumerate(inner):
+        vals = [groups[o].get(name, np.nan) for o in outer]
+        ax.bar(np.arange(len(outer)) + (i - (len(inner) - 1) / 2) * width, vals, width, label=name)
+    if hline is not None:
+        ax.axhline(hline, color="grey", ls="--", lw=0.8)
+    ax.set_xticks(range(len(outer)), outer, fontsize=8)
+    ax.set_ylim(*ylim)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(fontsize=7, ncol=min(4, len(inner)))
+    ax.grid(alpha=0.3, axis="y")
+    return fig
+
+
+def validation_figure(curves: Mapping[str, Mapping], emotions: Sequence[str]):
+    """Per emotion: projection change vs k for top-k and random-k, ablated and enhanced."""
+    plt = _plt()
+    fig, axes = plt.subplots(2, len(emotions), figsize=(2.6 * len(emotions), 5.2), squeeze=False, sharex=True)
+    for col, emotion in enumerate(emotions):
+        for row, mode in enumerate(("ablate", "enhance")):
+            ax = axes[row, col]
+            for i, kind in enumerate(("neurons", "heads")):
+                cv = curves[emotion][kind]
+                ks = np.array(cv["k"])
+                top = np.array(cv[mode]["top"])
+                rm, rs = np.array(cv[mode]["random_mean"]), np.array(cv[mode]["random_std"])
+                ax.plot(ks, top, marker="o", ms=3, color=f"C{i}", label=f"top {kind}")
+                ax.plot(ks, rm, ls="--", color=f"C{i}", label=f"random {kind}")
+                ax.fill_between(ks, rm - rs, rm + rs, color=f"C{i}", alpha=0.15)
+            ax.axhline(0, color="grey", lw=0.6)
+            ax.set_xscale("log", base=2)
+            if row == 0:
+                ax.set_title(emotion, fontsize=9)
+            if col == 0:
+                ax.set_ylabel(f"{mode}: change of projection", fontsize=8)
+            if row == 1:
+                ax.set_xlabel("k")
+            ax.tick_params(labelsize=7)
+            ax.grid(alpha=0.3)
+    axes[0, 0].legend(fontsize=6)
+    fig.suptitle("ablating / enhancing top-k components vs random-k (same layers)")
+    fig.tight_layout()
+    return fig

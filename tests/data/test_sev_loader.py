@@ -1,0 +1,82 @@
+"""The SEV loader: the study's release, the project's splits, and clear schema errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from circuits.data.prompts import Template, build_prompts, messages_for
+from circuits.data.sev import load_sev
+from circuits.data.splits import STUDY_FILES
+from circuits.emotions import EMOTIONS
+from circuits.errors import UserError
+from circuits.paths import shared_sev_dir
+
+STUDY = shared_sev_dir()
+
+
+def _render(messages):
+    return "\n".join(f"{m['role']}: {m['content']}" for m in messages)
+
+
+@pytest.mark.skipif(not (STUDY / "sev.jsonl").exists(), reason="the study's SEV files are not beside this checkout")
+@pytest.mark.parametrize("split", ["discovery", "test"])
+def test_reads_the_study_release(split):
+    data = load_sev(STUDY / STUDY_FILES[split])
+    assert len(data) == 160 and len(data.themes) == 8
+    prompts = build_prompts(_render, data, EMOTIONS, Template.SYSTEM)
+    assert len(prompts) == 2880
+    assert len({p.group for p in prompts}) == 480
+
+
+def test_study_template_matches_method_md():
+    from circuits.data.sev import Skeleton
+
+    s = Skeleton("x_00", "T", "I did a thing", "It went well.", "It happened.", "It went badly.")
+    msgs = messages_for(s, "negative", "anger", Template.SYSTEM)
+    assert msgs[0] == {"role": "system", "content": "Always reply in anger. Keep the reply to at most two sentences."}
+    assert msgs[1] == {"role": "user", "content": "I did a thing\nIt went badly."}
+    neutral = messages_for(s, "negative", None, Template.SYSTEM)
+    assert neutral[0]["content"] == "Keep the reply to at most two sentences."
+
+
+@pytest.mark.parametrize(
+    "line, fragment",
+    [
+        ("{not json", "invalid JSON"),
+        ('{"theme": "T", "scenario": "s", "skeleton_id": "a"}', "missing field 'event'"),
+        ('{"theme": "T", "scenario": "s", "skeleton_id": "a", "event": {"positive": "p", "neutral": "n"}}',
+         "event.negative"),
+        ('[1, 2]', "expected a JSON object"),
+    ],
+)
+def test_schema_errors_name_file_and_line(tmp_path, line, fragment):
+    good = {"theme": "T", "scenario": "s", "event": {"positive": "p", "neutral": "n", "negative": "x"},
+            "skeleton_id": "ok_0"}
+    path = tmp_path / "bad.jsonl"
+    path.write_text(json.dumps(good) + "\n" + line + "\n")
+    with pytest.raises(UserError) as info:
+        load_sev(path)
+    assert f"{path}:2:" in str(info.value) and fragment in str(info.value)
+
+
+def test_duplicate_ids_and_missing_file(tmp_path):
+    good = {"theme": "T", "scenario": "s", "event": {"positive": "p", "neutral": "n", "negative": "x"},
+            "skeleton_id": "dup"}
+    path = tmp_path / "d.jsonl"
+    path.write_text(json.dumps(good) + "\n" + json.dumps(good) + "\n")
+    with pytest.raises(UserError, match="duplicate skeleton_id 'dup'"):
+        load_sev(path)
+    with pytest.raises(UserError, match="not found"):
+        load_sev(tmp_path / "nope.jsonl")
+
+
+def test_stratified_subset_is_balanced_and_deterministic():
+    from circuits.config import DataConfig
+    from circuits.data.splits import load_split
+
+    a = load_split(DataConfig(), "test", per_theme=2)
+    b = load_split(DataConfig(), "test", per_theme=2)
+    assert a == b
+    assert all(len(v) == 2 for v in a.by_theme().values())
