@@ -156,6 +156,51 @@ class ComponentsConfig:
 
 
 @dataclass
+class CircuitConfig:
+    alphas: list[float] = field(default_factory=lambda: [0.1, 0.3, 0.5, 0.7])
+    """Injection strengths (in units of the read-out's RMS), averaged (the study's grid)."""
+    importance: str = "injection"
+    """Which importance allocates the budget: injection (the study's) or patching."""
+    neurons_per_layer: float = 14.0
+    """Neuron budget per layer (the study: 392 neurons over 28 layers)."""
+    head_fraction: float = 0.25
+    """Share of all heads in the budget (the study: 168 of 672)."""
+    min_neurons: int = 4
+    min_heads: int | None = None
+    """Heads every layer gets (null: the study's 2 of 24 heads, scaled to the model, at least 1)."""
+    cap: float = 0.4
+    """Largest share of a budget one layer may take."""
+    max_prompts: int | None = 60
+    """Groups per emotion used for importance and quality (null: all complete groups)."""
+    scale: float = 1.0
+    """s of the modulation used for faithfulness."""
+    necessity_draws: int = 10
+    size_multipliers: list[float] = field(default_factory=lambda: [0.25, 0.5, 1.0, 2.0, 4.0])
+
+
+@dataclass
+class ModulateConfig:
+    split: str = "test"
+    per_theme: int | None = None
+    """Skeletons per theme for the headline comparison (null: the whole split, within the
+    model's CPU budget)."""
+    scales: dict[str, float] = field(default_factory=lambda: {e: 1.0 for e in EMOTIONS})
+    """Per-emotion scale s of circuit modulation."""
+    neuron_positions: str = "last"
+    """The study's policy: neurons at the last position of every forward call."""
+    head_positions: str = "all"
+    """The study's policy: heads at every position."""
+    sweep_scales: list[float] = field(default_factory=lambda: [0.25, 0.5, 1.0, 2.0, 4.0])
+    """Multipliers of each emotion's s for the accuracy-fluency sweep."""
+    sweep_alphas: list[float] = field(default_factory=lambda: [1.0, 2.0, 4.0, 8.0, 16.0])
+    """Steering strengths for the sweep."""
+    sweep_per_theme: int | None = 2
+    """Skeletons per theme for the sweeps."""
+    fluency_factor: float = 2.0
+    """"Matched fluency": median perplexity at most this times the unmodified replies'."""
+
+
+@dataclass
 class Config:
     experiment: ExperimentConfig = field(default_factory=ExperimentConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -169,6 +214,8 @@ class Config:
     steering: SteeringConfig = field(default_factory=SteeringConfig)
     reference: ReferenceConfig = field(default_factory=ReferenceConfig)
     components: ComponentsConfig = field(default_factory=ComponentsConfig)
+    circuit: CircuitConfig = field(default_factory=CircuitConfig)
+    modulate: ModulateConfig = field(default_factory=ModulateConfig)
     emotions: list[str] = field(default_factory=lambda: list(EMOTIONS))
     seed: int = 0
     out_dir: str | None = None

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from circuits.config import Config
-from circuits.emotions import check_emotions
+from circuits.emotions import EMOTIONS, check_emotions
 from circuits.errors import UserError
 
 DATA_SOURCES = ("project", "study", "files")
@@ -51,6 +51,18 @@ def validate(cfg: Config) -> None:
         raise UserError(f"components.head_score {cfg.components.head_score!r} must be one of components.metrics")
     if cfg.reference.segment is not None and (len(cfg.reference.segment) != 2 or cfg.reference.segment[0] > cfg.reference.segment[1]):
         raise UserError(f"reference.segment must be [first_layer, last_layer], got {cfg.reference.segment}")
+    _check_enum("circuit.importance", cfg.circuit.importance, ["injection", "patching"])
+    if not 0 < cfg.circuit.cap <= 1:
+        raise UserError(f"circuit.cap must be in (0, 1], got {cfg.circuit.cap}")
+    if not cfg.circuit.alphas or min(cfg.circuit.alphas) <= 0:
+        raise UserError(f"circuit.alphas must be positive numbers, got {cfg.circuit.alphas}")
+    m = cfg.modulate
+    _check_enum("modulate.split", m.split, ["discovery", "test"])
+    _check_enum("modulate.neuron_positions", m.neuron_positions, [p.value for p in Positions])
+    _check_enum("modulate.head_positions", m.head_positions, [p.value for p in Positions])
+    for e in m.scales:
+        if e not in EMOTIONS:
+            raise UserError(f"unknown emotion {e!r} in modulate.scales: choose from {', '.join(EMOTIONS)}")
     _check_data(cfg)
     _check_positive(cfg)
     n_layers = known_layers(cfg.model.name)

@@ -45,6 +45,30 @@ def group_prompts(prompts: Sequence[Prompt], emotions: Sequence[str]) -> list[li
 
 
 @torch.inference_mode()
+def stream_group_sites(
+    model: HookedModel,
+    groups: Sequence[Sequence[Prompt]],
+    sites: Sequence,
+    batch_size: int = 64,
+    progress: bool = False,
+    desc: str = "reading groups",
+) -> Iterator[tuple[int, list[Tensor]]]:
+    """Yield ``(first group index, [activation per site])`` batch by batch, in group order; each
+    activation is [group, emotion, *site_shape] at the last prompt token."""
+    E = len(groups[0])
+    per_batch = max(1, batch_size // E)
+    recorders = [_StackRecorder() for _ in sites]
+    deepest = max(getattr(s, "layer", 0) for s in sites)
+    stop = deepest + 1 if deepest + 1 < model.info.n_layers else None
+    starts = range(0, len(groups), per_batch)
+    with model.hooks(list(zip(sites, recorders))):
+        for start in tqdm(starts, desc=desc, disable=not progress, leave=False):
+            chunk = groups[start : start + per_batch]
+            batch = model.encode([p.text for g in chunk for p in g])
+            model.forward(batch.tokens, batch.attention_mask, stop_at_layer=stop)
+            yield start, [r.last.reshape(len(chunk), E, *r.last.shape[1:]) for r in recorders]
+
+
 def stream_group_activations(
     model: HookedModel,
     groups: Sequence[Sequence[Prompt]],
@@ -52,20 +76,29 @@ def stream_group_activations(
     batch_size: int = 64,
     progress: bool = False,
 ) -> Iterator[tuple[int, Float[Tensor, "group emotion site d_model"]]]:
-    """Yield ``(first group index, activations)`` batch by batch, in group order."""
-    E = len(groups[0])
-    per_batch = max(1, batch_size // E)
-    recorders = [_StackRecorder() for _ in sites]
-    stop = max(s.layer for s in sites) + 1
-    stop = None if stop >= model.info.n_layers else stop
-    starts = range(0, len(groups), per_batch)
-    with model.hooks(list(zip(sites, recorders))):
-        for start in tqdm(starts, desc="reading directions", disable=not progress, leave=False):
-            chunk = groups[start : start + per_batch]
-            batch = model.encode([p.text for g in chunk for p in g])
-            model.forward(batch.tokens, batch.attention_mask, stop_at_layer=stop)
-            acts = torch.stack([r.last for r in recorders], dim=1)  # [g*E, site, d]
-            yield start, acts.reshape(len(chunk), E, len(sites), -1)
+    """Residual read-outs stacked on a site axis: [group, emotion, site, d_model] per batch."""
+    for start, acts in stream_group_sites(model, groups, sites, batch_size, progress, "reading directions"):
+        yield start, torch.stack(acts, dim=2)
+
+
+def group_contrasts(
+    model: HookedModel,
+    prompts: Sequence[Prompt],
+    emotions: Sequence[str],
+    sites: Sequence,
+    batch_size: int = 64,
+    progress: bool = False,
+) -> tuple[list[Tensor], int]:
+    """The study's within-group contrast ``c_e - mean c`` at each site (not normalised),
+    streamed; returns ([emotion, *site_shape] per site, number of groups)."""
+    groups = group_prompts(prompts, emotions)
+    sums = [CenteredSums() for _ in sites]
+    shapes: list[tuple[int, ...]] = []
+    for _, acts in stream_group_sites(model, groups, sites, batch_size, progress, "reading contrasts"):
+        shapes = [tuple(a.shape[2:]) for a in acts]
+        for s, a in zip(sums, acts):
+            s.add(a.reshape(a.shape[0], a.shape[1], 1, -1), [["all"]] * a.shape[0])
+    return [s.contrast("all")[:, 0].reshape(len(emotions), *shape) for s, shape in zip(sums, shapes)], len(groups)
 
 
 @dataclass(frozen=True, eq=False)

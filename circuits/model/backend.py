@@ -139,6 +139,12 @@ class HookedModel:
         for p in self.tl.parameters():
             p.requires_grad_(False)
         optimize_layout(self.tl)
+        from circuits.model.fast_decode import fast_decoding_supported, install_fast_attention
+
+        # Incremental decoding skips TransformerLens' per-step copying where the model allows it.
+        self.fast_decoding = fast_decoding_supported(self.tl)
+        if self.fast_decoding:
+            install_fast_attention(self.tl)
 
     # --- text ---------------------------------------------------------------------------------
     def render_chat(self, messages: Sequence[dict[str, str]], add_generation_prompt: bool = True) -> str:
@@ -261,7 +267,13 @@ class HookedModel:
         return rec.value
 
     def new_kv_cache(self, batch_size: int) -> Any:
-        """An empty key-value cache for incremental decoding of ``batch_size`` rows."""
+        """An empty key-value cache for incremental decoding of ``batch_size`` rows: the fast
+        cache of :mod:`circuits.model.fast_decode` when the model supports it, else
+        TransformerLens' own."""
+        if self.fast_decoding:
+            from circuits.model.fast_decode import new_fast_cache
+
+            return new_fast_cache(self.tl, batch_size)
         from transformer_lens.cache.key_value_cache import TransformerLensKeyValueCache
 
         return TransformerLensKeyValueCache.init_cache(self.tl.cfg, self.device, batch_size)

@@ -60,4 +60,11 @@ STAGES: dict[str, Stage] = _registry(
     Stage("components", "circuits.stages.components",
           COMMON + ("decoding", "judge", "elicit", "directions", "reference", "components"),
           requires=("directions",), description="neurons and heads scored per emotion, validated"),
+    Stage("circuits", "circuits.stages.circuits",
+          COMMON + ("decoding", "judge", "elicit", "directions", "reference", "components", "circuit"),
+          requires=("components",), description="sublayer importance, circuit assembly and circuit quality"),
+    Stage("modulate", "circuits.stages.modulate",
+          COMMON + ("decoding", "judge", "elicit", "directions", "reference", "components", "circuit", "steering",
+                    "modulate"),
+          requires=("circuits",), description="controlling emotion from the neutral prompt: five methods, one decoding"),
 )

@@ -135,3 +135,29 @@ def validation_figure(curves: Mapping[str, Mapping], emotions: Sequence[str]):
     fig.suptitle("ablating / enhancing top-k components vs random-k (same layers)")
     fig.tight_layout()
     return fig
+
+
+def tradeoff_figure(sweeps: Mapping[str, Sequence[Mapping]], points: Mapping[str, Mapping], limit: float, title: str):
+    """Accuracy against median perplexity: a line per swept method, a marker per fixed one."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    for i, (name, pts) in enumerate(sweeps.items()):
+        xs = [p["median_perplexity"] for p in pts]
+        ys = [p["accuracy"] for p in pts]
+        ax.plot(xs, ys, marker="o", color=f"C{i}", label=f"{name} (sweep)")
+        for p in pts:
+            ax.annotate(f"{p['strength']:g}", (p["median_perplexity"], p["accuracy"]), fontsize=7,
+                        textcoords="offset points", xytext=(3, 3))
+    for j, (name, s) in enumerate(points.items()):
+        ax.scatter([s["median_perplexity"]], [s["accuracy"]], marker="s", s=40, color=f"C{j + len(sweeps)}", label=name,
+                   zorder=3)
+    if limit and limit != float("inf"):
+        ax.axvline(limit, color="grey", ls="--", lw=0.8, label="matched-fluency limit")
+    ax.set_xscale("log")
+    ax.set_xlabel("median perplexity of replies (unmodified model, neutral prompt)")
+    ax.set_ylabel("emotion-expression accuracy %")
+    ax.set_ylim(-2, 102)
+    ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    return fig

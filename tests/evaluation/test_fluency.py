@@ -1,0 +1,31 @@
+"""Fluency metrics against direct definitions."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from circuits.evaluation.fluency import distinct_2, longest_repeated_ngram, reply_perplexity
+
+
+def test_repetition_metrics():
+    assert distinct_2("a b c d") == 1.0
+    assert distinct_2("a b a b") == 2 / 3
+    assert longest_repeated_ngram("the cat sat on the mat") == 1
+    assert longest_repeated_ngram("i am so sad i am so sad") == 4
+    assert longest_repeated_ngram("all different words here") == 0
+
+
+def test_batched_perplexity_equals_one_by_one_reference(emo_tiny):
+    prompts = [emo_tiny.render_chat([{"role": "user", "content": t}]) for t in ("Hi there.", "The bus came late today, sadly.")]
+    replies = [emo_tiny.token_ids(" Noted, thanks."), emo_tiny.token_ids(" I will plan around it and tell my team.")]
+    fast = reply_perplexity(emo_tiny, prompts, replies)
+    for p, r, got in zip(prompts, replies, fast):
+        ids = emo_tiny.token_ids(p) + r + [emo_tiny.stop_token_ids[0]]
+        with torch.no_grad():
+            logits = emo_tiny.forward(torch.tensor([ids]), torch.ones(1, len(ids), dtype=torch.long))[0]
+        lp = torch.log_softmax(logits.float(), -1)
+        n_p = len(emo_tiny.token_ids(p))
+        nll = [-float(lp[t - 1, ids[t]]) for t in range(n_p, len(ids))]
+        assert math.isclose(got, math.exp(sum(nll) / len(nll)), rel_tol=1e-4)
