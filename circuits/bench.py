@@ -17,7 +17,6 @@ Writes ``outputs/bench/bench.json`` and ``bench.md``. Timings are the best of se
 from __future__ import annotations
 
 import importlib.util
-import json
 import logging
 import sys
 import time

@@ -25,7 +25,7 @@ class CircuitBudget:
     neurons: Budget
     heads: Budget
 
-    def scaled(self, factor: float, info: ModelInfo) -> "CircuitBudget":
+    def scaled(self, factor: float, info: ModelInfo) -> CircuitBudget:
         """The same budget times ``factor`` (minimums kept where they fit, caps scaled)."""
         def one(b: Budget, size: int) -> Budget:
             total = max(1, round(b.total * factor))

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from circuits.artifacts import atomic_write_bytes, dumps_json
-from circuits.circuit.nodes import HeadNode, Node, NeuronNode, parse_node
+from circuits.circuit.nodes import HeadNode, NeuronNode, Node, parse_node
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,7 @@ class Circuit:
     """How the circuit was made: (key, value) pairs (model, budget, score kinds, ...)."""
 
     @classmethod
-    def build(cls, emotion: str, scored: Mapping[Node, float], provenance: Mapping[str, object] = {}) -> "Circuit":
+    def build(cls, emotion: str, scored: Mapping[Node, float], provenance: Mapping[str, object] = {}) -> Circuit:
         ordered = tuple(sorted(scored.items(), key=lambda kv: (kv[0].layer, isinstance(kv[0], NeuronNode), kv[0].index)))
         return cls(emotion, frozenset(scored), ordered, tuple((k, str(v)) for k, v in provenance.items()))
 
@@ -54,24 +54,24 @@ class Circuit:
         return len(self.nodes)
 
     # --- set operations -----------------------------------------------------------------------
-    def _combine(self, other: "Circuit", nodes: Iterable[Node], op: str) -> "Circuit":
+    def _combine(self, other: Circuit, nodes: Iterable[Node], op: str) -> Circuit:
         mine, theirs = dict(self.scores), dict(other.scores)
         scored = {n: mine.get(n, theirs.get(n, 0.0)) for n in nodes}
         return Circuit.build(f"{self.emotion}{op}{other.emotion}", scored, {"from": f"{self.emotion} {op} {other.emotion}"})
 
-    def __or__(self, other: "Circuit") -> "Circuit":
+    def __or__(self, other: Circuit) -> Circuit:
         return self._combine(other, self.nodes | other.nodes, "|")
 
-    def __and__(self, other: "Circuit") -> "Circuit":
+    def __and__(self, other: Circuit) -> Circuit:
         return self._combine(other, self.nodes & other.nodes, "&")
 
-    def union(self, other: "Circuit") -> "Circuit":
+    def union(self, other: Circuit) -> Circuit:
         return self | other
 
-    def intersection(self, other: "Circuit") -> "Circuit":
+    def intersection(self, other: Circuit) -> Circuit:
         return self & other
 
-    def jaccard(self, other: "Circuit") -> float:
+    def jaccard(self, other: Circuit) -> float:
         union = self.nodes | other.nodes
         return len(self.nodes & other.nodes) / len(union) if union else 1.0
 
@@ -87,7 +87,7 @@ class Circuit:
         }
 
     @classmethod
-    def from_json(cls, obj: Mapping) -> "Circuit":
+    def from_json(cls, obj: Mapping) -> Circuit:
         scored = {parse_node(item["node"]): float(item["score"]) for item in obj["nodes"]}
         return cls.build(obj["emotion"], scored, obj.get("provenance", {}))
 
@@ -95,5 +95,5 @@ class Circuit:
         atomic_write_bytes(Path(path), dumps_json(self.to_json()).encode())
 
     @classmethod
-    def load(cls, path: str | Path) -> "Circuit":
+    def load(cls, path: str | Path) -> Circuit:
         return cls.from_json(json.loads(Path(path).read_text()))

@@ -43,7 +43,7 @@ class InterventionVectors:
              "neuron_site": "mlp.hook_post", "head_site": "attn.hook_z", "normalised": False}).encode())
 
     @classmethod
-    def load(cls, stem: str | Path) -> "InterventionVectors":
+    def load(cls, stem: str | Path) -> InterventionVectors:
         from safetensors.torch import load_file
 
         stem = Path(stem)

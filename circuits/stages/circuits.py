@@ -74,7 +74,7 @@ def _figures(ctx, imp: SublayerImportance, circuits: dict[str, Circuit], overlap
     emotions = list(circuits)
     plt = plots._plt()
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.6), sharey=False)
-    for k, (sub, ax) in enumerate(zip(Sublayer, axes)):
+    for sub, ax in zip(Sublayer, axes):
         for i, e in enumerate(emotions):
             ax.plot(range(n), imp.of(e, sub).numpy(), marker="o", ms=3, label=e, color=f"C{i}")
         ax.axhline(0, color="grey", lw=0.6)

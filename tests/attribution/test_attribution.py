@@ -16,7 +16,7 @@ from circuits.attribution.heads import (
 )
 from circuits.attribution.reference import per_head_loop
 from circuits.model.backend import HookedModel
-from circuits.sites import HeadsSite, NeuronsSite, ReadOut, ResidSite
+from circuits.sites import NeuronsSite, ReadOut, ResidSite
 
 TEXTS = [
     "<|system|>Always reply in fear.<|end|>\n<|user|>I moved the couch.\nIt broke.<|end|>\n<|assistant|>",
