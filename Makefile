@@ -24,7 +24,7 @@ reproduce: $(STAMP) ## the whole study on emo-tiny: every table and figure under
 	$(OFFLINE) $(RUN) experiment=reproduce
 
 reproduce-real: $(STAMP) ## the same on SmolLM2-135M-Instruct (CPU subset, <= 45 min; full split on a GPU)
-	$(OFFLINE) $(RUN) experiment=reproduce model=smollm2-135m-instruct
+	$(OFFLINE) $(RUN) experiment=reproduce_real
 
 bench: $(STAMP) ## speed benchmarks, ratios measured side by side (writes outputs/bench)
 	$(OFFLINE) $(PY) -m circuits.bench

@@ -184,20 +184,29 @@ class ModulateConfig:
     per_theme: int | None = None
     """Skeletons per theme for the headline comparison (null: the whole split, within the
     model's CPU budget)."""
-    scales: dict[str, float] = field(default_factory=lambda: {e: 1.0 for e in EMOTIONS})
-    """Per-emotion scale s of circuit modulation."""
     neuron_positions: str = "last"
     """The study's policy: neurons at the last position of every forward call."""
     head_positions: str = "all"
     """The study's policy: heads at every position."""
-    sweep_scales: list[float] = field(default_factory=lambda: [0.25, 0.5, 1.0, 2.0, 4.0])
-    """Multipliers of each emotion's s for the accuracy-fluency sweep."""
-    sweep_alphas: list[float] = field(default_factory=lambda: [1.0, 2.0, 4.0, 8.0, 16.0])
-    """Steering strengths for the sweep."""
+    reply_vectors: bool = True
+    """Circuit modulation adds the reply-phase dmu in decoding steps (the study: the prompt dmu)."""
+    calibrate: bool = True
+    """Choose each emotion's strength for circuit, study-style circuit and steering on the
+    discovery split, under the same fluency limit (the study hand-picks s)."""
+    calibrate_per_theme: int = 1
+    prompt_scale_grid: list[float] = field(default_factory=lambda: [1.0, 2.0, 3.0, 4.0])
+    reply_scale_grid: list[float] = field(default_factory=lambda: [0.5, 1.0, 2.0, 3.0])
+    study_scale_grid: list[float] = field(default_factory=lambda: [0.5, 0.75, 1.0, 1.25, 1.5])
+    alpha_grid: list[float] = field(default_factory=lambda: [2.0, 4.0, 8.0, 12.0, 16.0])
+    scales: dict[str, float] = field(default_factory=lambda: {e: 1.0 for e in EMOTIONS})
+    """Without calibration: each emotion's prompt-phase s (and the study-style circuit's s)."""
+    reply_scales: dict[str, float] = field(default_factory=lambda: {e: 1.0 for e in EMOTIONS})
+    """Without calibration: each emotion's reply-phase s."""
+    sweep_multipliers: list[float] = field(default_factory=lambda: [0.25, 0.5, 1.0, 1.5, 2.0])
+    """Multipliers of the chosen strengths (circuit and steering) for the accuracy-fluency sweep."""
     sweep_per_theme: int | None = 2
-    """Skeletons per theme for the sweeps."""
     fluency_factor: float = 2.0
-    """"Matched fluency": median perplexity at most this times the unmodified replies'."""
+    """Fluency limit: median perplexity at most this times the unmodified replies'."""
 
 
 @dataclass

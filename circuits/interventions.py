@@ -37,6 +37,10 @@ class Positions(enum.Enum):
     study's policy for circuit heads."""
     PROMPT_LAST = "prompt_last"
     """Only the last prompt token (the prefill call); decoding steps are left alone."""
+    PROMPT = "prompt"
+    """Every prompt position (the prefill call); decoding steps are left alone. Edits of the
+    prompt persist through the key-value cache, so generated tokens see them without being
+    edited themselves."""
     GENERATED = "generated"
     """Only decoding steps (generated tokens); the prompt is left alone."""
 
@@ -50,6 +54,8 @@ class Positions(enum.Enum):
             return slice(0, seq_len)
         if self is Positions.PROMPT_LAST:
             return slice(seq_len - 1, seq_len) if prefill else None
+        if self is Positions.PROMPT:
+            return slice(0, seq_len) if prefill else None
         return None if prefill else slice(0, seq_len)
 
 
@@ -122,3 +128,17 @@ class ScaleUnits:
         else:
             act[:, sel, self.index, :] = new
         return act
+
+
+class PhasedAddToUnits:
+    """:class:`AddToUnits` with one vector for the prompt (the prefill call) and another for
+    decoding steps: ``prompt_scale * prompt_values`` then ``reply_scale * reply_values``."""
+
+    def __init__(self, index: Int[Tensor, " k"], prompt_values: Tensor, reply_values: Tensor, positions: Positions,
+                 prompt_scale: float, reply_scale: float) -> None:
+        self.prompt = AddToUnits(index, prompt_values, positions, prompt_scale)
+        self.reply = AddToUnits(index, reply_values, positions, reply_scale)
+
+    def __call__(self, act: Tensor) -> Tensor:
+        step = decode_step()
+        return (self.prompt if step is None or step == 0 else self.reply)(act)

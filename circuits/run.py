@@ -39,6 +39,9 @@ def _rewrite_model_override(overrides: Sequence[str]) -> list[str]:
 def _one_line(err: Exception) -> str:
     msg = str(err).strip().splitlines()
     text = msg[0] if msg else type(err).__name__
+    cause = err.__cause__
+    if cause is not None and str(cause).strip():
+        text += f" ({str(cause).strip().splitlines()[0]})"
     key = re.search(r"full_key: (\S+)", str(err))
     if key and key.group(1) not in text:
         text += f" (key: {key.group(1)})"

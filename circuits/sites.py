@@ -11,6 +11,7 @@ Shapes of the activation at each site (TransformerLens conventions)::
     SublayerSite    [batch pos d_model]       blocks.L.hook_attn_out / hook_mlp_out
     HeadsSite       [batch pos head d_head]   blocks.L.attn.hook_z
     NeuronsSite     [batch pos d_mlp]         blocks.L.mlp.hook_post
+    PatternSite     [batch head dest src]     blocks.L.attn.hook_pattern
 """
 
 from __future__ import annotations
@@ -107,6 +108,16 @@ class NeuronsSite:
 
 
 @dataclass(frozen=True, order=True)
+class PatternSite:
+    """Attention patterns of ``layer`` (softmax weights, read by the views): [batch head dest src]."""
+
+    layer: int
+
+    def hook_name(self) -> str:
+        return f"blocks.{self.layer}.attn.hook_pattern"
+
+
+@dataclass(frozen=True, order=True)
 class EmbedSite:
     """The residual stream before the first block (token + positional embedding)."""
 
@@ -114,7 +125,7 @@ class EmbedSite:
         return "blocks.0.hook_resid_pre"
 
 
-Site = ResidSite | SublayerSite | HeadsSite | NeuronsSite | EmbedSite
+Site = ResidSite | SublayerSite | HeadsSite | NeuronsSite | PatternSite | EmbedSite
 
 
 def resid_sites(n_layers: int) -> list[ResidSite]:

@@ -60,9 +60,10 @@ def validate(cfg: Config) -> None:
     _check_enum("modulate.split", m.split, ["discovery", "test"])
     _check_enum("modulate.neuron_positions", m.neuron_positions, [p.value for p in Positions])
     _check_enum("modulate.head_positions", m.head_positions, [p.value for p in Positions])
-    for e in m.scales:
-        if e not in EMOTIONS:
-            raise UserError(f"unknown emotion {e!r} in modulate.scales: choose from {', '.join(EMOTIONS)}")
+    for key, table in (("modulate.scales", m.scales), ("modulate.reply_scales", m.reply_scales)):
+        for e in table:
+            if e not in EMOTIONS:
+                raise UserError(f"unknown emotion {e!r} in {key}: choose from {', '.join(EMOTIONS)}")
     _check_data(cfg)
     _check_positive(cfg)
     n_layers = known_layers(cfg.model.name)

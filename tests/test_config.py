@@ -44,6 +44,10 @@ def test_pretrained_name_maps_to_pretrained_group():
         (["judge.kind=oracle"], "'oracle'"),
         (["model.template=shout"], "'shout'"),
         (["seed=abc"], "seed"),
+        (["steering.layers=[1,7]"], "layer 7"),
+        (["reference.segment=[2,9]"], "layer 9"),
+        (["modulate.scales={joy: 1.0}"], "'joy'"),
+        (["data.source=study", "+data.nope=1"], "nope"),
     ],
 )
 def test_bad_config_is_one_clear_user_error(overrides, fragment):

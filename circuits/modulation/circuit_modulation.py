@@ -3,37 +3,69 @@
 The study's position policy is the default: neurons at the last position of every forward call
 (the last prompt token, then every fed-back generated token under the KV cache), heads at all
 positions. Both are :class:`~circuits.interventions.Positions` values and can be changed.
-Modulation is additive and happens inside :func:`modulate`, which restores the model on exit.
+
+Which ``dmu`` is added in decoding steps is a choice (:class:`Strength`): the study adds the
+last-prompt-token contrast everywhere (``reply_vectors=False``); with ``reply_vectors=True`` the
+decoding steps get the contrast measured over reply positions
+(:func:`circuits.modulation.vectors.reply_contrasts`), each with its own scale. Modulation is
+additive and happens inside :func:`modulate`, which restores the model on exit.
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from circuits.circuit.circuit import Circuit
 from circuits.circuit.nodes import by_site
-from circuits.interventions import AddToUnits, Positions, intervene
+from circuits.interventions import PhasedAddToUnits, Positions, intervene
 from circuits.model.backend import HookedModel
 from circuits.modulation.vectors import InterventionVectors
 from circuits.sites import HeadsSite
+
+
+@dataclass(frozen=True)
+class Strength:
+    """How hard to push: ``prompt`` scales the prompt-phase ``dmu``; ``reply`` scales the
+    decoding-step ``dmu`` (the reply-phase contrast, or the prompt one when ``reply_vectors``
+    is off, in which case the study's single ``s`` is ``Strength(s, s, False)``)."""
+
+    prompt: float = 1.0
+    reply: float = 1.0
+    reply_vectors: bool = False
+
+    @classmethod
+    def study(cls, s: float) -> Strength:
+        return cls(s, s, False)
+
+    def times(self, k: float) -> Strength:
+        return Strength(self.prompt * k, self.reply * k, self.reply_vectors)
+
+    def __str__(self) -> str:
+        return f"{self.prompt:g}/{self.reply:g}{' (reply dmu)' if self.reply_vectors else ''}"
 
 
 def modulation_hooks(
     circuit: Circuit,
     vectors: InterventionVectors,
     emotion: str,
-    scale: float,
+    strength: Strength | float,
     neuron_positions: Positions = Positions.LAST,
     head_positions: Positions = Positions.ALL,
 ) -> list:
-    neurons, heads = vectors.of(emotion)
+    if not isinstance(strength, Strength):
+        strength = Strength.study(strength)
+    p_neurons, p_heads = vectors.of(emotion, "prompt")
+    r_neurons, r_heads = vectors.of(emotion, "reply") if strength.reply_vectors else (p_neurons, p_heads)
     hooks = []
     for site, idx in by_site(circuit.nodes).items():
         if isinstance(site, HeadsSite):
-            hooks.append((site, AddToUnits(idx, heads[site.layer, idx], head_positions, scale)))
+            hooks.append((site, PhasedAddToUnits(idx, p_heads[site.layer, idx], r_heads[site.layer, idx], head_positions,
+                                                 strength.prompt, strength.reply)))
         else:
-            hooks.append((site, AddToUnits(idx, neurons[site.layer, idx], neuron_positions, scale)))
+            hooks.append((site, PhasedAddToUnits(idx, p_neurons[site.layer, idx], r_neurons[site.layer, idx],
+                                                 neuron_positions, strength.prompt, strength.reply)))
     return hooks
 
 
@@ -43,10 +75,10 @@ def modulate(
     circuit: Circuit,
     vectors: InterventionVectors,
     emotion: str,
-    scale: float = 1.0,
+    strength: Strength | float = 1.0,
     neuron_positions: Positions = Positions.LAST,
     head_positions: Positions = Positions.ALL,
 ) -> Iterator[HookedModel]:
     """Inside the block, ``circuit``'s components are pushed toward ``emotion``."""
-    with intervene(model, modulation_hooks(circuit, vectors, emotion, scale, neuron_positions, head_positions)):
+    with intervene(model, modulation_hooks(circuit, vectors, emotion, strength, neuron_positions, head_positions)):
         yield model

@@ -1,7 +1,13 @@
 """Intervention vectors (method.md, stage 5): the within-group contrast ``dmu`` of each emotion
 in the neuron space (``mlp.hook_post``) and in each head's output space (``attn.hook_z``),
 at the last prompt token, *not* normalised: adding ``s * dmu`` to a component moves it by
-``s`` times the average difference the instruction makes there."""
+``s`` times the average difference the instruction makes there.
+
+The study adds the same last-prompt-token ``dmu`` at every generated token too, where the
+model is in a different state (writing a reply, not about to start one), which is one reason
+its modulated replies come out caricatured and repetitive. :func:`reply_contrasts` measures
+the contrast where it is applied during decoding: over reply positions, by teacher-forcing the
+elicited replies. Both are kept; the modulation chooses (``modulate.reply_vectors``)."""
 
 from __future__ import annotations
 
@@ -23,21 +29,35 @@ from circuits.sites import HeadsSite, NeuronsSite
 
 @dataclass(frozen=True, eq=False)
 class InterventionVectors:
+    """``dmu`` at the last prompt token (the study's) and, optionally, over reply positions."""
+
     neurons: Float[Tensor, "emotion layer d_mlp"]
     heads: Float[Tensor, "emotion layer head d_head"]
     emotions: tuple[str, ...]
     n_groups: int
+    reply_neurons: Float[Tensor, "emotion layer d_mlp"] | None = None
+    reply_heads: Float[Tensor, "emotion layer head d_head"] | None = None
 
-    def of(self, emotion: str) -> tuple[Tensor, Tensor]:
+    def of(self, emotion: str, phase: str = "prompt") -> tuple[Tensor, Tensor]:
+        """(neurons [layer d_mlp], heads [layer head d_head]) for ``phase`` prompt or reply."""
         e = self.emotions.index(emotion)
+        if phase == "reply":
+            if self.reply_neurons is None or self.reply_heads is None:
+                raise ValueError("these intervention vectors have no reply-phase contrast")
+            return self.reply_neurons[e], self.reply_heads[e]
         return self.neurons[e], self.heads[e]
+
+    def with_reply(self, neurons: Tensor, heads: Tensor) -> InterventionVectors:
+        return InterventionVectors(self.neurons, self.heads, self.emotions, self.n_groups, neurons, heads)
 
     def save(self, stem: str | Path) -> None:
         from safetensors.torch import save
 
         stem = Path(stem)
-        atomic_write_bytes(stem.with_suffix(".safetensors"),
-                           save({"neurons": self.neurons.contiguous(), "heads": self.heads.contiguous()}))
+        tensors = {"neurons": self.neurons.contiguous(), "heads": self.heads.contiguous()}
+        if self.reply_neurons is not None and self.reply_heads is not None:
+            tensors.update(reply_neurons=self.reply_neurons.contiguous(), reply_heads=self.reply_heads.contiguous())
+        atomic_write_bytes(stem.with_suffix(".safetensors"), save(tensors))
         atomic_write_bytes(stem.with_suffix(".json"), dumps_json(
             {"kind": "intervention_vectors", "emotions": list(self.emotions), "n_groups": self.n_groups,
              "neuron_site": "mlp.hook_post", "head_site": "attn.hook_z", "normalised": False}).encode())
@@ -49,7 +69,8 @@ class InterventionVectors:
         stem = Path(stem)
         t = load_file(str(stem.with_suffix(".safetensors")))
         meta = json.loads(stem.with_suffix(".json").read_text())
-        return cls(t["neurons"], t["heads"], tuple(meta["emotions"]), meta["n_groups"])
+        return cls(t["neurons"], t["heads"], tuple(meta["emotions"]), meta["n_groups"],
+                   t.get("reply_neurons"), t.get("reply_heads"))
 
 
 def intervention_vectors(
@@ -61,3 +82,47 @@ def intervention_vectors(
     neurons = torch.stack(contrasts[:L], dim=1)
     heads = torch.stack(contrasts[L:], dim=1)
     return InterventionVectors(neurons, heads, tuple(emotions), n_groups)
+
+
+class _Keep:
+    def __init__(self) -> None:
+        self.value: Tensor | None = None
+
+    def __call__(self, act: Tensor) -> None:
+        self.value = act.detach().float()
+
+
+@torch.inference_mode()
+def reply_contrasts(
+    model: HookedModel,
+    groups: Sequence[dict[str, tuple[str, str]]],
+    emotions: Sequence[str],
+) -> tuple[Float[Tensor, "emotion layer d_mlp"], Float[Tensor, "emotion layer head d_head"]]:
+    """The within-group contrast over *reply* positions: each group's six (prompt, reply) pairs
+    are teacher-forced, every circuit site is averaged over the positions where a generated
+    token is fed back (the reply tokens but the last), and the six means are centred.
+
+    This is the ``dmu`` that matches decoding steps, where the study adds the last-prompt-token
+    ``dmu``: the same difference the instruction makes, measured where it is applied.
+    """
+    L = model.info.n_layers
+    sites = [NeuronsSite(layer) for layer in range(L)] + [HeadsSite(layer) for layer in range(L)]
+    keep = [_Keep() for _ in sites]
+    sums: list[Tensor] | None = None
+    with model.hooks(list(zip(sites, keep))):
+        for group in groups:
+            prompts = [model.token_ids(group[e][0]) for e in emotions]
+            replies = [model.token_ids(group[e][1]) for e in emotions]
+            batch = model.pad([p + r for p, r in zip(prompts, replies)])
+            model.forward(batch.tokens, batch.attention_mask, stop_at_layer=L)
+            W = batch.tokens.shape[1]
+            means = []
+            for k in keep:
+                rows = [k.value[i, W - len(r) : W - 1].mean(0) if len(r) > 1 else k.value[i, W - 1]
+                        for i, r in enumerate(replies)]
+                x = torch.stack(rows)
+                means.append(x - x.mean(0, keepdim=True))
+            sums = means if sums is None else [s + x for s, x in zip(sums, means)]
+    assert sums is not None, "no groups to read"
+    out = [s / len(groups) for s in sums]
+    return torch.stack(out[:L], dim=1), torch.stack(out[L:], dim=1)

@@ -67,4 +67,8 @@ STAGES: dict[str, Stage] = _registry(
           COMMON + ("decoding", "judge", "elicit", "directions", "reference", "components", "circuit", "steering",
                     "modulate"),
           requires=("circuits",), description="controlling emotion from the neutral prompt: five methods, one decoding"),
+    Stage("summary", "circuits.stages.summary", ("model",),
+          description="one markdown summary of every table and figure in the run"),
+    Stage("report", "circuits.stages.report", ("model",),
+          description="one self-contained report.html: figures, tables, interactive views, links to artifacts"),
 )

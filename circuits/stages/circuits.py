@@ -16,7 +16,7 @@ from circuits.circuit.circuit import Circuit
 from circuits.circuit.importance import SublayerImportance, injection_importance, patching_importance, readout_rms
 from circuits.circuit.quality import faithfulness, necessity
 from circuits.data.prompts import Template, build_prompts
-from circuits.modulation.vectors import InterventionVectors, intervention_vectors
+from circuits.modulation.vectors import InterventionVectors, intervention_vectors, reply_contrasts
 from circuits.sites import Sublayer
 from circuits.stages.components import per_emotion, reference_of
 from circuits.stages.directions import discovery_prompts
@@ -48,6 +48,18 @@ def _paired_batches(ctx, groups_by_emotion):
         out[emotion] = [(model.encode(n_texts[i : i + bs]), model.encode(e_texts[i : i + bs]))
                         for i in range(0, len(prompts), bs)]
     return out
+
+
+def _reply_groups(prompts, elicitation, emotions, limit):
+    """(prompt, elicited reply) per emotion for complete groups, for the reply-phase contrast."""
+    replies = {(r["skeleton_id"], r["valence"], r["target"]): r["reply"] for r in elicitation.records.get(elicitation.key, [])}
+    groups: dict = {}
+    for p in prompts:
+        reply = replies.get((p.skeleton_id, p.valence, p.emotion))
+        if reply:
+            groups.setdefault(p.group, {})[p.emotion] = (p.text, reply)
+    complete = [g for g in groups.values() if all(e in g for e in emotions)]
+    return complete[:limit] if limit else complete
 
 
 def _importance(ctx, directions, reference, pairs) -> SublayerImportance:
@@ -124,6 +136,9 @@ def run(ctx) -> CircuitSet:
     reference = reference_of(ctx)
     all_prompts = discovery_prompts(ctx, elicitation.groups)
     vectors = intervention_vectors(model, all_prompts, ctx.emotions, cfg.decoding.batch_size)
+    reply_groups = _reply_groups(all_prompts, elicitation, ctx.emotions, c.max_prompts)
+    if reply_groups:
+        vectors = vectors.with_reply(*reply_contrasts(model, reply_groups, ctx.emotions))
     vectors.save(ctx.run.path(f"{DIR}/vectors"))
     ctx.run.adopt(f"{DIR}/vectors.safetensors")
     ctx.run.adopt(f"{DIR}/vectors.json")

@@ -148,7 +148,8 @@ def run(ctx) -> ComponentScores:
             top_drop, rand_drop = -cv["ablate"]["top"][-1], -cv["ablate"]["random_mean"][-1]
             entry[f"{kind}_ablation_k{k_last}"] = {
                 "top_drop": round(top_drop, 4), "random_drop": round(rand_drop, 4),
-                "ratio": round(top_drop / rand_drop, 2) if abs(rand_drop) > 1e-9 else None,
+                # how many times the random sets' (absolute) drop the top set's drop is
+                "ratio": round(top_drop / abs(rand_drop), 2) if abs(rand_drop) > 1e-9 else None,
                 "clean_projection": round(cv["clean"], 4)}
             entry[f"{kind}_enhancement_k{k_last}"] = {
                 "top_gain": round(cv["enhance"]["top"][-1], 4), "random_gain": round(cv["enhance"]["random_mean"][-1], 4)}

@@ -62,7 +62,7 @@ def run(ctx) -> Elicitation:
     decoding = decoding_of(cfg)
     records: dict[str, list[dict]] = {}
     metrics: dict = {"judge": judge.name, "templates": {}}
-    splits = list(dict.fromkeys(["discovery", *cfg.elicit.splits]))
+    splits = list(dict.fromkeys(cfg.elicit.splits))
     nrc = NRCJudge()
     for split_name in splits:
         split = ctx.split(split_name)
@@ -86,6 +86,9 @@ def run(ctx) -> Elicitation:
                 "judge_vs_nrc": judge_agreement([r["label"] for r in recs], nrc.classify([r["reply"] for r in recs])),
             }
     key = f"discovery/{cfg.model.template}"
+    if key not in records:
+        ctx.run.add_metrics("elicit", metrics)
+        return Elicitation(records, (), key)
     complete = complete_groups(records[key], len(ctx.emotions))
     every = all_groups(records[key])
     groups = complete if cfg.elicit.filter else every

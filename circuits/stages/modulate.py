@@ -1,21 +1,28 @@
 """Stage ``modulate`` (method.md, stage 5): controlling the expressed emotion from the neutral
-prompt, every method under one decoding configuration, with fluency measured beside accuracy.
+prompt, every method under one decoding configuration, fluency measured beside accuracy.
 
 Methods, for every emotion and every (skeleton, valence) of the split:
 
 - ``none``: the neutral prompt, unmodified (the floor);
 - ``prompting``: the emotion prompt (the study's prompting baseline);
 - ``steering``: the neutral prompt with the emotion's direction added (``steering.*``);
-- ``circuit``: the neutral prompt with the emotion's circuit modulated by ``s * dmu``;
-- ``random``: the same modulation on a random circuit with the same layer profile (control).
+- ``circuit``: the neutral prompt with the emotion's circuit modulated, the study's position
+  policy, reply-phase ``dmu`` in decoding steps (``modulate.reply_vectors``);
+- ``circuit_study``: the same circuit modulated exactly as the study does (last-prompt-token
+  ``dmu`` everywhere, one ``s``);
+- ``random``: ``circuit``'s modulation on a random circuit with the same layer profile.
 
-Each reply is judged, and scored for fluency (perplexity under the unmodified model given the
-neutral prompt) and repetition. Sweeps of ``s`` and of the steering ``alpha`` trace accuracy
-against fluency, so methods can be compared at matched fluency.
+Fairness: with ``modulate.calibrate`` each method's per-emotion strength is chosen on the
+*discovery* split from a grid, by one rule for all (the most accurate setting whose median
+perplexity stays within ``fluency_factor`` x the unmodified replies'), then frozen for the test
+split. Each reply is judged and scored for perplexity (unmodified model, neutral prompt) and
+repetition; sweeps of the chosen strengths trace accuracy against fluency.
 """
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import logging
 import random
 import statistics
@@ -27,7 +34,7 @@ from circuits.evaluation.fluency import distinct_2, longest_repeated_ngram, repl
 from circuits.evaluation.tables import markdown, write_table
 from circuits.generation import generate
 from circuits.interventions import Positions
-from circuits.modulation.circuit_modulation import modulate
+from circuits.modulation.circuit_modulation import Strength, modulate
 from circuits.modulation.steering import default_layers, steer
 from circuits.sites import ReadOut
 from circuits.stages.elicit import decoding_of
@@ -36,11 +43,12 @@ from circuits.viz import plots
 log = logging.getLogger(__name__)
 
 DIR = "modulate"
-METHODS = ("none", "prompting", "steering", "circuit", "random")
+METHODS = ("none", "prompting", "steering", "circuit", "circuit_study", "random")
+VALENCES = ("positive", "neutral", "negative")
 
 
-class _Runner:
-    """Generates, judges and scores replies of one method for one emotion."""
+class Runner:
+    """Generates, judges and scores the replies of one method for one emotion on one split."""
 
     def __init__(self, ctx, split):
         cfg = ctx.cfg
@@ -58,20 +66,18 @@ class _Runner:
         rng = random.Random(cfg.seed)
         self.random = {e: random_circuit(c, self.model, rng) for e, c in self.circuits.circuits.items()}
 
-    def context(self, method: str, emotion: str, strength: float):
-        ctx, model = self.ctx, self.model
+    def context(self, method: str, emotion: str, strength):
+        model = self.model
         if method == "steering":
-            s = ctx.cfg.steering
+            s = self.ctx.cfg.steering
             return steer(model, self.directions, emotion, self.steer_layers, strength, Positions(s.positions),
                          ReadOut(s.readout))
-        if method in ("circuit", "random"):
-            circuit = self.circuits.circuits[emotion] if method == "circuit" else self.random[emotion]
+        if method in ("circuit", "circuit_study", "random"):
+            circuit = self.random[emotion] if method == "random" else self.circuits.circuits[emotion]
             return modulate(model, circuit, self.circuits.vectors, emotion, strength, self.npos, self.hpos)
-        import contextlib
-
         return contextlib.nullcontext()
 
-    def run(self, method: str, emotion: str, strength: float = 0.0, desc: str = "") -> list[dict]:
+    def run(self, method: str, emotion: str, strength=0.0, desc: str = "") -> list[dict]:
         prompts = self.by_emotion[emotion] if method == "prompting" else self.neutral
         with self.context(method, emotion, strength):
             replies = generate(self.model, [p.text for p in prompts], self.decoding, desc=desc,
@@ -81,97 +87,147 @@ class _Runner:
         ppl = reply_perplexity(self.model, [p.text for p in self.neutral], [r.token_ids for r in replies],
                                self.ctx.cfg.decoding.batch_size)
         for r, p in zip(recs, ppl):
-            r.update(method=method, strength=strength, perplexity=p, distinct_2=distinct_2(r["reply"]),
+            r.update(method=method, strength=str(strength), perplexity=p, distinct_2=distinct_2(r["reply"]),
                      longest_repeat=longest_repeated_ngram(r["reply"]))
         return recs
 
 
-def _summary(recs: list[dict]) -> dict:
+def summarise(recs: list[dict]) -> dict:
     ppl = [r["perplexity"] for r in recs if r["perplexity"] == r["perplexity"]]
     return {
         "accuracy": round(accuracy(recs), 2),
         "median_perplexity": round(statistics.median(ppl), 4) if ppl else None,
-        "distinct_2": round(statistics.fmean(r["distinct_2"] for r in recs), 4),
-        "longest_repeat": round(statistics.fmean(r["longest_repeat"] for r in recs), 3),
+        "distinct_2": round(statistics.fmean(r["distinct_2"] for r in recs), 4) if recs else None,
+        "longest_repeat": round(statistics.fmean(r["longest_repeat"] for r in recs), 3) if recs else None,
         "n": len(recs),
     }
 
 
-def _matched(points: list[dict], limit: float) -> dict | None:
-    """The most accurate sweep point whose median perplexity is within ``limit``."""
-    ok = [p for p in points if p["median_perplexity"] is not None and p["median_perplexity"] <= limit]
-    return max(ok, key=lambda p: (p["accuracy"], -p["median_perplexity"])) if ok else None
+def choose(candidates: list[tuple[object, dict]], limit: float):
+    """The one rule for every method: most accurate within the fluency limit (ties: lower
+    perplexity); if nothing is within the limit, the most fluent candidate."""
+    ok = [(s, m) for s, m in candidates if m["median_perplexity"] is not None and m["median_perplexity"] <= limit]
+    if ok:
+        return max(ok, key=lambda sm: (sm[1]["accuracy"], -sm[1]["median_perplexity"]))
+    return min(candidates, key=lambda sm: sm[1]["median_perplexity"] or float("inf"))
+
+
+def calibrate(ctx) -> dict:
+    """Per-emotion strengths of steering, circuit and circuit_study chosen on the discovery split."""
+    m = ctx.cfg.modulate
+    runner = Runner(ctx, ctx.split("discovery").subset(m.calibrate_per_theme, ctx.cfg.data.subset_seed))
+    base = summarise([r for e in ctx.emotions for r in runner.run("none", e, desc=f"calibrate none {e}")])
+    limit = m.fluency_factor * base["median_perplexity"]
+    grids = {
+        "steering": list(m.alpha_grid),
+        "circuit": [Strength(p, r, _reply_on(ctx)) for p, r in itertools.product(m.prompt_scale_grid, m.reply_scale_grid)],
+        "circuit_study": [Strength.study(s) for s in m.study_scale_grid],
+    }
+    chosen: dict = {k: {} for k in grids}
+    table = []
+    for method, grid in grids.items():
+        for emotion in ctx.emotions:
+            cands = [(s, summarise(runner.run(method, emotion, s, desc=f"calibrate {method} {emotion} {s}"))) for s in grid]
+            best, stats = choose(cands, limit)
+            chosen[method][emotion] = best
+            table.append([method, emotion, str(best), stats["accuracy"], stats["median_perplexity"]])
+    ctx.run.write_text(f"{DIR}/calibration.md", markdown(["method", "emotion", "chosen strength", "accuracy % (discovery)",
+                                                         "median perplexity"], table)
+                       + f"\nFluency limit: median perplexity <= {limit:.3f} ({m.fluency_factor} x unmodified {base['median_perplexity']:.3f}).\n")
+    return {"strengths": chosen, "limit": limit, "base": base}
+
+
+def fixed_strengths(ctx) -> dict:
+    m = ctx.cfg.modulate
+    return {
+        "steering": {e: ctx.cfg.steering.alpha for e in ctx.emotions},
+        "circuit": {e: Strength(m.scales.get(e, 1.0), m.reply_scales.get(e, 1.0), _reply_on(ctx)) for e in ctx.emotions},
+        "circuit_study": {e: Strength.study(m.scales.get(e, 1.0)) for e in ctx.emotions},
+    }
+
+
+def _reply_on(ctx) -> bool:
+    """Reply-phase vectors are used when asked for and available (they need elicited replies)."""
+    return bool(ctx.cfg.modulate.reply_vectors and ctx.result("circuits").vectors.reply_neurons is not None)
+
+
+def _scaled(strength, k):
+    return strength.times(k) if isinstance(strength, Strength) else strength * k
 
 
 def run(ctx) -> dict:
     cfg = ctx.cfg
     m = cfg.modulate
+    if m.calibrate:
+        cal = calibrate(ctx)
+        strengths = cal["strengths"]
+    else:
+        cal, strengths = None, fixed_strengths(ctx)
+    strengths["random"] = strengths["circuit"]
     split = ctx.split(m.split)
     if m.per_theme is not None:
         split = split.subset(m.per_theme, cfg.data.subset_seed)
-    runner = _Runner(ctx, split)
-    strengths = {"none": 0.0, "prompting": 0.0, "steering": cfg.steering.alpha}
+    runner = Runner(ctx, split)
     records: list[dict] = []
     for method in METHODS:
         for emotion in ctx.emotions:
-            strength = strengths.get(method, m.scales.get(emotion, 1.0))
-            records += runner.run(method, emotion, strength, desc=f"{method} {emotion}")
+            records += runner.run(method, emotion, strengths.get(method, {}).get(emotion, 0.0), desc=f"{method} {emotion}")
     ctx.run.write_jsonl(f"{DIR}/replies.jsonl", records)
 
     by_method = {meth: [r for r in records if r["method"] == meth] for meth in METHODS}
-    summary = {meth: _summary(recs) for meth, recs in by_method.items()}
-    header = ["method", "accuracy %", "median perplexity", "distinct-2", "longest repeat", "n"]
-    rows = [[meth, s["accuracy"], s["median_perplexity"], s["distinct_2"], s["longest_repeat"], s["n"]]
-            for meth, s in summary.items()]
-    overall_md = write_table(ctx.run, f"{DIR}/methods", header, rows)
-    per_emotion = {meth: accuracy_by(recs, "target") for meth, recs in by_method.items()}
-    rows_e = [[meth, *[per_emotion[meth].get(e) for e in ctx.emotions], per_emotion[meth]["overall"]] for meth in METHODS]
-    emotion_md = write_table(ctx.run, f"{DIR}/by_emotion", ["method", *ctx.emotions, "overall"], rows_e)
-    per_valence = {meth: accuracy_by(recs, "valence") for meth, recs in by_method.items()}
-    valences = ["positive", "neutral", "negative"]
-    rows_v = [[meth, *[per_valence[meth].get(v) for v in valences]] for meth in METHODS]
-    valence_md = write_table(ctx.run, f"{DIR}/by_valence", ["method", *valences], rows_v)
-    cell = {meth: accuracy_by(recs, "target", "valence") for meth, recs in by_method.items()}
-
-    # accuracy-fluency sweeps on a smaller subset
-    sweep_split = split.subset(m.sweep_per_theme, cfg.data.subset_seed) if m.sweep_per_theme else split
-    sweep_runner = _Runner(ctx, sweep_split) if sweep_split is not split else runner
-    sweeps: dict[str, list[dict]] = {"circuit": [], "steering": []}
-    sweep_records = []
-    for mult in m.sweep_scales:
-        recs = [r for e in ctx.emotions for r in sweep_runner.run("circuit", e, m.scales.get(e, 1.0) * mult,
-                                                                    desc=f"sweep s x{mult} {e}")]
-        sweeps["circuit"].append({"strength": mult, **_summary(recs)})
-        sweep_records += recs
-    for alpha in m.sweep_alphas:
-        recs = [r for e in ctx.emotions for r in sweep_runner.run("steering", e, alpha, desc=f"sweep alpha {alpha} {e}")]
-        sweeps["steering"].append({"strength": alpha, **_summary(recs)})
-        sweep_records += recs
-    ctx.run.write_jsonl(f"{DIR}/sweep_replies.jsonl", sweep_records)
+    summary = {meth: summarise(recs) for meth, recs in by_method.items()}
     base_ppl = summary["none"]["median_perplexity"]
     limit = m.fluency_factor * base_ppl if base_ppl else float("inf")
-    matched = {k: _matched(v, limit) for k, v in sweeps.items()}
-    sweep_md = markdown(["method", "strength", "accuracy %", "median perplexity", "distinct-2"],
+    header = ["method", "accuracy %", "median perplexity", "x unmodified", "distinct-2", "longest repeat", "n"]
+    rows = [[meth, s["accuracy"], s["median_perplexity"], round(s["median_perplexity"] / base_ppl, 2) if base_ppl else None,
+             s["distinct_2"], s["longest_repeat"], s["n"]] for meth, s in summary.items()]
+    overall_md = write_table(ctx.run, f"{DIR}/methods", header, rows)
+    per_emotion = {meth: accuracy_by(recs, "target") for meth, recs in by_method.items()}
+    emotion_md = write_table(ctx.run, f"{DIR}/by_emotion", ["method", *ctx.emotions, "overall"],
+                             [[meth, *[per_emotion[meth].get(e) for e in ctx.emotions], per_emotion[meth]["overall"]]
+                              for meth in METHODS])
+    per_valence = {meth: accuracy_by(recs, "valence") for meth, recs in by_method.items()}
+    valence_md = write_table(ctx.run, f"{DIR}/by_valence", ["method", *VALENCES],
+                             [[meth, *[per_valence[meth].get(v) for v in VALENCES]] for meth in METHODS])
+    cell = {meth: accuracy_by(recs, "target", "valence") for meth, recs in by_method.items()}
+
+    sweep_split = split.subset(m.sweep_per_theme, cfg.data.subset_seed) if m.sweep_per_theme else split
+    sweep_runner = Runner(ctx, sweep_split)
+    sweeps: dict[str, list[dict]] = {"circuit": [], "steering": []}
+    sweep_records = []
+    for method in sweeps:
+        for mult in m.sweep_multipliers:
+            recs = [r for e in ctx.emotions
+                    for r in sweep_runner.run(method, e, _scaled(strengths[method][e], mult), desc=f"sweep {method} x{mult} {e}")]
+            sweeps[method].append({"strength": mult, **summarise(recs)})
+            sweep_records += [dict(r, multiplier=mult) for r in recs]
+    ctx.run.write_jsonl(f"{DIR}/sweep_replies.jsonl", sweep_records)
+    sweep_md = markdown(["method", "x chosen strength", "accuracy %", "median perplexity", "distinct-2"],
                         [[k, p["strength"], p["accuracy"], p["median_perplexity"], p["distinct_2"]]
                          for k, pts in sweeps.items() for p in pts])
     ctx.run.write_text(f"{DIR}/sweep.md", sweep_md)
-    fig = plots.tradeoff_figure(sweeps, {k: summary[k] for k in ("none", "prompting", "random")}, limit,
-                                f"{ctx.model.name}: emotion accuracy vs fluency (neutral prompt)")
+    sweep_base = summarise([r for e in ctx.emotions for r in sweep_runner.run("none", e, desc=f"sweep none {e}")])
+    sweep_limit = m.fluency_factor * sweep_base["median_perplexity"]
+    matched = {k: choose([(p["strength"], p) for p in pts], sweep_limit)[1] for k, pts in sweeps.items()}
+    fig = plots.tradeoff_figure(sweeps, {"none": sweep_base}, sweep_limit,
+                                f"{ctx.model.name}: accuracy vs fluency, neutral prompt (x = multiple of chosen strength)")
     ctx.run.save_figure(f"{DIR}/accuracy_fluency.png", fig)
     ctx.run.save_figure(f"{DIR}/by_emotion.png", plots.bars_figure(
         {e: {meth: per_emotion[meth].get(e, 0.0) for meth in METHODS} for e in ctx.emotions},
-        "emotion-expression accuracy by method", "accuracy %"))
+        "emotion-expression accuracy by method (neutral prompt unless prompting)", "accuracy %"))
     metrics = {
         "methods": summary,
         "by_emotion": {meth: {e: per_emotion[meth].get(e) for e in ctx.emotions} for meth in METHODS},
-        "by_valence": {meth: {v: per_valence[meth].get(v) for v in valences} for meth in METHODS},
-        "by_emotion_valence": {meth: {e: {v: cell[meth][e][v] for v in valences} for e in ctx.emotions if e in cell[meth]}
+        "by_valence": {meth: {v: per_valence[meth].get(v) for v in VALENCES} for meth in METHODS},
+        "by_emotion_valence": {meth: {e: {v: cell[meth][e][v] for v in VALENCES} for e in ctx.emotions if e in cell[meth]}
                                for meth in METHODS},
-        "circuit_perplexity_ratio": (summary["circuit"]["median_perplexity"] / base_ppl) if base_ppl else None,
+        "perplexity_ratio": {meth: (s["median_perplexity"] / base_ppl if base_ppl else None) for meth, s in summary.items()},
         "fluency_limit": limit,
+        "strengths": {meth: {e: str(v) for e, v in table.items()} for meth, table in strengths.items()},
+        "calibrated": bool(m.calibrate),
+        "reply_vectors": _reply_on(ctx),
         "sweeps": sweeps,
         "matched_fluency": matched,
-        "scales": dict(m.scales),
         "steering_layers": runner.steer_layers,
         "n_prompts_per_emotion": len(runner.neutral),
     }

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from circuits.activations import read_last_token
 from circuits.data.prompts import Template, build_prompts
 from circuits.generation import Decoding, generate
@@ -12,9 +10,7 @@ from circuits.sites import ReadOut, ResidSite
 
 def run(ctx) -> dict:
     cfg = ctx.cfg
-    t0 = time.perf_counter()
     model = ctx.model
-    load_s = time.perf_counter() - t0
     split = ctx.split("discovery")
     prompts = build_prompts(model.render_chat, split, [ctx.emotions[0], None], Template(cfg.model.template))
     prompts = prompts[: cfg.smoke.n_prompts]
@@ -30,7 +26,6 @@ def run(ctx) -> dict:
     metrics = {
         "model": model.info.name,
         "n_layers": model.info.n_layers,
-        "load_seconds": round(load_s, 2),
         "n_prompts": len(prompts),
         "readout": str(site),
         "readout_norm_mean": float(acts.norm(dim=-1).mean()),

@@ -27,6 +27,9 @@ from circuits.testbed.train import train
 
 log = logging.getLogger(__name__)
 
+EVAL_SUBSET = 6
+"""Skeletons per theme for the secondary evaluations (user template, the study's test file)."""
+
 
 def _judge_metrics(seed: int) -> tuple[OfflineJudge, dict]:
     from sklearn.metrics import confusion_matrix
@@ -85,15 +88,16 @@ def run(ctx) -> dict:
     t0 = time.perf_counter()
     test = load_sev(PROJECT_SEV_DIR / "test.jsonl", name="test")
     expression, records = {}, []
-    for template in (Template.SYSTEM, Template.USER):
-        m, recs = evaluate.expression(model, judge, test, decoding, template, progress=cfg.progress)
-        expression[f"test/{template.value}"] = m
+    # the study's template on the whole test split (the bar); the user-turn variant on a subset
+    for template, split in ((Template.SYSTEM, test), (Template.USER, test.subset(EVAL_SUBSET))):
+        m, recs = evaluate.expression(model, judge, split, decoding, template, progress=cfg.progress)
+        expression[f"{split.name}/{template.value}"] = m
         records += recs
     study_path = shared_sev_dir() / STUDY_FILES["test"]
     if study_path.is_file():
-        m, recs = evaluate.expression(model, judge, load_sev(study_path, name="study_test"), decoding,
-                                      Template.SYSTEM, progress=cfg.progress)
-        expression["study_test/system"] = m
+        study = load_sev(study_path, name="study_test").subset(EVAL_SUBSET)
+        m, recs = evaluate.expression(model, judge, study, decoding, Template.SYSTEM, progress=cfg.progress)
+        expression[f"{study.name}/system"] = m
         records += [dict(r, split="study_test") for r in recs]
     probe = evaluate.probe_profile(model, test, Template.SYSTEM)
     nrc = NRCJudge().classify([r["reply"] for r in records])
