@@ -79,15 +79,15 @@ def test_patching_importance_equals_direct_loop(emo_tiny):
     for layer in range(emo_tiny.info.n_layers):
         for sub in Sublayer:
             site = SublayerSite(layer, sub)
-            store = {}
+            store: dict = {}
 
-            def grab(act):
+            def grab(act, store=store):
                 store["v"] = act[:, -1].clone()
 
             with emo_tiny.hooks([(site, grab)]):
                 emo_tiny.run_until(final, emotional.attention_mask, tokens=emotional.tokens)
 
-            def put(act):
+            def put(act, store=store):
                 act = act.clone()
                 act[:, -1] = store["v"]
                 return act
