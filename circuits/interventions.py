@@ -79,7 +79,7 @@ class AddVector:
             return act
         act = act.clone()
         part = act[:, sel]
-        add = self.scale * self.vec.to(act.dtype)
+        add = self.scale * self.vec.to(act)
         if self.rms_scaled:
             add = part.pow(2).mean(dim=-1, keepdim=True).sqrt() * add
         act[:, sel] = part + add
@@ -99,9 +99,9 @@ class AddToUnits:
             return act
         act = act.clone()
         if act.ndim == 3:
-            act[:, sel, self.index] += self.scale * self.values.to(act.dtype)
+            act[:, sel, self.index] += self.scale * self.values.to(act)
         else:
-            act[:, sel, self.index, :] += self.scale * self.values.to(act.dtype)
+            act[:, sel, self.index, :] += self.scale * self.values.to(act)
         return act
 
 
@@ -121,7 +121,7 @@ class ScaleUnits:
             cur = act[:, sel][..., self.index]
         else:
             cur = act[:, sel][:, :, self.index, :]
-        base = torch.zeros_like(cur) if self.baseline is None else self.baseline.to(act.dtype).expand_as(cur)
+        base = torch.zeros_like(cur) if self.baseline is None else self.baseline.to(act).expand_as(cur)
         new = base + self.scale * (cur - base)
         if act.ndim == 3:
             act[:, sel, self.index] = new

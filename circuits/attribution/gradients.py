@@ -63,7 +63,7 @@ def attribution_patching(
         hooks += [(NeuronsSite(layer), k) for layer, k in enumerate(posts)]
     with torch.enable_grad(), model.hooks(hooks):
         final = model.run_until(ResidSite(L - 1, ReadOut.RESID_POST), batch.attention_mask, tokens=batch.tokens)
-        metric = (final[:, -1] @ direction.to(final.dtype)).sum()
+        metric = (final[:, -1] @ direction.to(final)).sum()
         metric.backward()
     mask = batch.attention_mask
     B = len(batch)
@@ -79,8 +79,8 @@ def attribution_patching(
         if ablation is Ablation.ZERO:
             base_a = torch.zeros_like(a)
         elif ablation is Ablation.MEAN:
-            base_a = mean_post[layer].to(a.dtype).expand_as(a)
+            base_a = mean_post[layer].to(a).expand_as(a)
         else:
             base_a = torch.roll(a, 1, dims=0) * mask[:, :, None]
         neurons.append(-((base_a - a) * ga).sum(dim=1).sum(0) / B)
-    return Attribution(torch.stack(heads).float(), torch.stack(neurons).float())
+    return Attribution(torch.stack(heads).float().cpu(), torch.stack(neurons).float().cpu())

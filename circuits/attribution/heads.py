@@ -94,7 +94,7 @@ def baseline_for(ablation: Ablation, z: Tensor, mask: Tensor, mean_z: Tensor | N
         return torch.zeros_like(z)
     if ablation is Ablation.MEAN:
         assert mean_z is not None, "mean ablation needs the dataset mean of z"
-        return mean_z.to(z.dtype)
+        return mean_z.to(z)
     return torch.roll(z, shifts=1, dims=0) * mask[:, :, None, None]
 
 
@@ -160,12 +160,12 @@ def exact_head_effects(
             stop = ResidSite(L - 1, ReadOut.RESID_POST) if Metric.FINAL in metrics else model.after_attention(layer)
             final = model.run_until(stop, big_mask, resid=resid, start_layer=layer)[:, -1]
         if Metric.SAME_LAYER in metrics:
-            v = targets.same_layer[layer].to(mid.value.dtype)
+            v = targets.same_layer[layer].to(mid.value)
             clean = mids[layer].value @ v
             ablated = (mid.value @ v).reshape(H, B)
             out[Metric.SAME_LAYER][layer] = (clean[None] - ablated).mean(dim=1).float()
         if Metric.FINAL in metrics:
-            v = targets.final.to(final.dtype)
+            v = targets.final.to(final)
             out[Metric.FINAL][layer] = ((final_clean @ v)[None] - (final @ v).reshape(H, B)).mean(dim=1).float()
     return out
 
@@ -189,9 +189,9 @@ def direct_head_effects(
         base = baseline_for(ablation, z, batch.attention_mask, None if mean is None else mean[layer])
         delta = (z - base.expand_as(z))[:, -1]  # [batch head d_head]
         W_O = model.attn_out_weight(HeadsSite(layer))  # [head d_head d_model]
-        wv = W_O @ targets.same_layer[layer].to(W_O.dtype)  # [head d_head]
+        wv = W_O @ targets.same_layer[layer].to(W_O)  # [head d_head]
         out.append((delta * wv[None]).sum(-1).mean(0).float())
-    return torch.stack(out)
+    return torch.stack(out).cpu()
 
 
 def _pre_site(layer: int):

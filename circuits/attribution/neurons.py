@@ -84,12 +84,13 @@ def neuron_scores(
     acts = read_last_token(model, [p.text for p in prompts], sites, batch_size)
     post = torch.stack([acts[s] for s in sites], dim=1)  # [prompt layer d_mlp]
     emotions = directions.emotions
-    mean_act = torch.stack([post[[i for i, p in enumerate(prompts) if p.emotion == e]].mean(0) for e in emotions])
+    mean_act = torch.stack([post[[i for i, p in enumerate(prompts) if p.emotion == e]].mean(0) for e in emotions]).cpu()
     w_out_v = torch.stack(
         [
             torch.stack([model.mlp_out_weight(NeuronsSite(layer)).float()
-                         @ directions.vector(e, ResidSite(layer, ReadOut.RESID_POST)) for layer in range(L)])
+                         @ directions.vector(e, ResidSite(layer, ReadOut.RESID_POST)).to(model.device)
+                         for layer in range(L)])
             for e in emotions
         ]
-    )
+    ).cpu()
     return NeuronScores(mean_act * w_out_v, mean_act, w_out_v, emotions)

@@ -36,11 +36,12 @@ def powers_of_two(maximum: int) -> list[int]:
 def final_projection(model: HookedModel, batches: Sequence[TokenBatch], v: Tensor, hooks: Sequence = ()) -> Tensor:
     """``<resid_final[-1], v>`` per prompt, with ``hooks`` attached."""
     site = ResidSite(model.info.n_layers - 1, ReadOut.RESID_POST)
+    v = v.to(model.device).float()
     out = []
     with intervene(model, hooks):
         for b in batches:
-            out.append(model.run_until(site, b.attention_mask, tokens=b.tokens)[:, -1].float() @ v.float())
-    return torch.cat(out)
+            out.append(model.run_until(site, b.attention_mask, tokens=b.tokens)[:, -1].float() @ v)
+    return torch.cat(out).cpu()
 
 
 def random_like(top: Sequence[Node], layer_sizes: dict[int, int], rng: random.Random) -> list[Node]:

@@ -48,9 +48,9 @@ class _AddAtLastPerCopy:
     def __call__(self, act: Tensor) -> Tensor:
         act = act.clone()
         if self.add is not None:
-            act[:, -1] += self.add.to(act.dtype)  # [copies*rows, d]
+            act[:, -1] += self.add.to(act)  # [copies*rows, d]
         else:
-            act[:, -1] = self.replace.to(act.dtype)
+            act[:, -1] = self.replace.to(act)
         return act
 
 
@@ -87,9 +87,10 @@ def injection_importance(
     L = model.info.n_layers
     A, B = len(alphas), len(batch)
     pre, final_clean, _ = _clean_pass(model, batch)
+    v_ref, directions, sigma = v_ref.to(model.device), directions.to(model.device), sigma.to(model.device)
     p0 = final_clean.float() @ v_ref.float()
     out = torch.zeros(A, 2 * L)
-    scales = torch.tensor(alphas, dtype=torch.float32)
+    scales = torch.tensor(alphas, dtype=torch.float32, device=model.device)
     mask = batch.attention_mask.repeat(A, 1)
     final_site = ResidSite(L - 1, ReadOut.RESID_POST)
     for layer in range(L):
@@ -116,6 +117,7 @@ def patching_importance(
     L = model.info.n_layers
     pre, final_clean, _ = _clean_pass(model, neutral)
     _, _, outs = _clean_pass(model, emotional, last_sublayers=True)
+    v_ref = v_ref.to(model.device)
     p0 = final_clean.float() @ v_ref.float()
     out = torch.zeros(2 * L)
     final_site = ResidSite(L - 1, ReadOut.RESID_POST)
@@ -136,7 +138,7 @@ def readout_rms(model: HookedModel, batches: Sequence[TokenBatch]) -> Float[Tens
 
     sites = resid_sites(model.info.n_layers)
     caps = [_Capture(last_only=True) for _ in sites]
-    total = torch.zeros(len(sites))
+    total = torch.zeros(len(sites), device=model.device)
     n = 0
     with model.hooks(list(zip(sites, caps))):
         for b in batches:
@@ -144,7 +146,7 @@ def readout_rms(model: HookedModel, batches: Sequence[TokenBatch]) -> Float[Tens
             for i, c in enumerate(caps):
                 total[i] += c.value.float().pow(2).mean(-1).sqrt().sum()
             n += len(b)
-    return total / n
+    return (total / n).cpu()
 
 
 @dataclass(frozen=True, eq=False)

@@ -145,6 +145,7 @@ def extract(
     emotion_sum: Tensor | None = None
     kept: list[Tensor] = []
     for start, acts in stream_group_activations(model, groups, sites, batch_size, progress):
+        acts = acts.cpu()  # directions and evidence live on the CPU, as when loaded from disk
         sums.add(acts, member[start : start + acts.shape[0]])
         rms_sum += acts.pow(2).mean(dim=-1).sqrt().sum(dim=(0, 1))
         emotion_sum = acts.sum(dim=0) if emotion_sum is None else emotion_sum + acts.sum(dim=0)
