@@ -25,7 +25,7 @@ import html
 import json
 import logging
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -53,9 +53,23 @@ VIEW_STAGES = ("directions", "circuits")
 
 
 # --- markdown and metrics as HTML ------------------------------------------------------------------
-def _inline(text: str) -> str:
-    """Escape a line of markdown and apply its inline bold and code markup."""
+def _anchor(rel: str) -> str:
+    """The id of an embedded figure in the report."""
+    return "fig-" + re.sub(r"[^A-Za-z0-9]+", "-", rel).strip("-")
+
+
+def _inline(text: str, figures: Collection[str] = ()) -> str:
+    """Escape a line of markdown and apply its inline markup: images (a link to the figure,
+    which the report embeds in its stage's section, else to the file), links, bold and code."""
     out = html.escape(text.strip())
+
+    def image(m: re.Match) -> str:
+        alt, src = m.group(1), m.group(2)
+        href = f"#{_anchor(html.unescape(src))}" if html.unescape(src) in figures else src
+        return f'<a class="figref" href="{href}">figure: {alt}</a>'
+
+    out = re.sub(r"!\[([^\]]*)\]\(([^)\s]+)\)", image, out)
+    out = re.sub(r"(?<![\w>])\[([^\]]+)\]\(([^)\s]+)\)", r'<a href="\2">\1</a>', out)
     out = re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", out)
     return re.sub(r"`(.+?)`", r"<code>\1</code>", out)
 
@@ -64,8 +78,9 @@ def _cells(line: str) -> list[str]:
     return [c.strip() for c in line.strip().strip("|").split("|")]
 
 
-def markdown_html(text: str) -> str:
-    """The markdown the stages write (pipe tables and paragraphs) as HTML."""
+def markdown_html(text: str, figures: Collection[str] = ()) -> str:
+    """The markdown the stages write (headings, pipe tables, paragraphs, images and links) as
+    HTML; an image whose path is in ``figures`` links to that figure in the report."""
     out: list[str] = []
     lines = text.splitlines()
     i = 0
@@ -78,12 +93,16 @@ def markdown_html(text: str) -> str:
                 i += 1
             rows = [_cells(r) for r in block if not re.fullmatch(r"\s*\|[\s|:-]*\|\s*", r)]
             head, body = rows[0], rows[1:]
-            out.append('<table class="md"><thead><tr>' + "".join(f"<th>{_inline(c)}</th>" for c in head)
-                       + "</tr></thead><tbody>" + "".join("<tr>" + "".join(f"<td>{_inline(c)}</td>" for c in r) + "</tr>"
-                                                        for r in body) + "</tbody></table>")
+            out.append('<table class="md"><thead><tr>' + "".join(f"<th>{_inline(c, figures)}</th>" for c in head)
+                       + "</tr></thead><tbody>" + "".join("<tr>" + "".join(f"<td>{_inline(c, figures)}</td>" for c in r)
+                                                        + "</tr>" for r in body) + "</tbody></table>")
             continue
-        if line.strip():
-            out.append(f"<p>{_inline(line)}</p>")
+        heading = re.fullmatch(r"\s*(#{1,4})\s+(.*)", line)
+        if heading:
+            level = len(heading.group(1)) + 2  # under the report's stage (h2) and file (h3) headings
+            out.append(f"<h{level}>{_inline(heading.group(2), figures)}</h{level}>")
+        elif line.strip():
+            out.append(f"<p>{_inline(line, figures)}</p>")
         i += 1
     return "\n".join(out)
 
@@ -222,7 +241,7 @@ class _Run:
 # --- sections ---------------------------------------------------------------------------------------
 def _figure(run: _Run, rel: str) -> str:
     data = base64.b64encode((run.root / rel).read_bytes()).decode("ascii")
-    return (f'<figure><img alt="{html.escape(rel)}" src="data:image/png;base64,{data}">'
+    return (f'<figure id="{_anchor(rel)}"><img alt="{html.escape(rel)}" src="data:image/png;base64,{data}">'
             f'<figcaption><a href="{html.escape(rel)}">{html.escape(rel)}</a></figcaption></figure>')
 
 
@@ -302,8 +321,9 @@ def _stage_order(run: _Run) -> list[str]:
     return known + [s for s in dict.fromkeys(present) if s not in known and s in run.manifest["stages"]]
 
 
-def _stage_section(run: _Run, stage: str, with_views: bool) -> tuple[str, bool]:
-    """The section of one stage, and whether it used the circuitsvis bundle."""
+def _stage_section(run: _Run, stage: str, with_views: bool, run_figures: Collection[str] = ()) -> tuple[str, bool]:
+    """The section of one stage, and whether it used the circuitsvis bundle. ``run_figures``:
+    every figure the report embeds, which the stage's markdown may link to."""
     from circuits.stages import STAGES
 
     entry = run.manifest["stages"].get(stage, {})
@@ -319,7 +339,7 @@ def _stage_section(run: _Run, stage: str, with_views: bool) -> tuple[str, bool]:
     figures = [f for f in files if f.endswith(".png")]
     for rel in tables:
         parts.append(f'<h3><a href="{html.escape(rel)}">{html.escape(rel)}</a></h3>'
-                     + markdown_html((run.root / rel).read_text(encoding="utf-8")))
+                     + markdown_html((run.root / rel).read_text(encoding="utf-8"), run_figures))
     parts += [_figure(run, rel) for rel in figures]
     if with_views and stage in VIEWS:
         views = list(VIEWS[stage](run))
@@ -359,9 +379,10 @@ def build_report(run_dir: str | Path, model: Any = None, views: bool = True) -> 
     run = _Run(Path(run_dir), model)
     stages = [s for s in _stage_order(run) if s != "report"]
     with_views = views and any(run.done(s) for s in VIEW_STAGES)
+    figures = {f for stage in stages for f in _files(run, stage) if f.endswith(".png")}
     sections, scripted = [], False
     for stage in stages:
-        text, used = _stage_section(run, stage, with_views)
+        text, used = _stage_section(run, stage, with_views, figures)
         sections.append(text)
         scripted |= used
     links = [f for f in ("config.yaml", "manifest.json", "metrics.json", "summary.md") if (run.root / f).exists()]

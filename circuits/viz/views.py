@@ -186,7 +186,7 @@ def attention_patterns(
     layers = sorted({h.layer for h in heads})
     keep = {layer: _Keep() for layer in layers}
     batch = model.encode([text])
-    stop = layers[-1] + 1 if layers[-1] + 1 < model.info.n_layers else None
+    stop = layers[-1] + 1  # at n_layers: the residual before the unembedding, which is skipped
     with model.hooks([(PatternSite(layer), k) for layer, k in keep.items()]):
         model.forward(batch.tokens, batch.attention_mask, stop_at_layer=stop)
     return torch.stack([keep[h.layer].value[0, h.head] for h in heads])
@@ -209,7 +209,7 @@ def neuron_activations(
 ) -> list[Float[Tensor, "pos neuron"]]:
     """Activations of ``neurons`` at every token of every text (padding dropped), per text."""
     layers = sorted({n.layer for n in neurons})
-    stop = layers[-1] + 1 if layers[-1] + 1 < model.info.n_layers else None
+    stop = layers[-1] + 1  # at n_layers: the residual before the unembedding, which is skipped
     out: list[Tensor] = []
     for start in range(0, len(texts), batch_size):
         batch = model.encode(texts[start : start + batch_size])
@@ -308,12 +308,11 @@ def top_prompts_view(
     acts = neuron_activations(model, neurons, texts, batch_size)
     peak = torch.stack([a.max(dim=0).values for a in acts])
     k = min(k, len(texts))
-    str_tokens = [[token_label(t) for t in model.str_tokens(text)] for text in texts]
-    tokens, values = [], []
-    for j in range(len(neurons)):
-        top = peak[:, j].topk(k).indices.tolist()
-        tokens.append([[str_tokens[i] for i in top]])
-        values.append([[_values(acts[i][:, j]) for i in top]])
+    tops = [peak[:, j].topk(k).indices.tolist() for j in range(len(neurons))]
+    # only the texts shown are split into token strings
+    str_tokens = {i: [token_label(t) for t in model.str_tokens(texts[i])] for i in sorted({i for t in tops for i in t})}
+    tokens = [[[str_tokens[i] for i in top]] for top in tops]
+    values = [[[_values(acts[i][:, j]) for i in top]] for j, top in enumerate(tops)]
     body = _component("TopkSamples", {"tokens": tokens, "activations": values, "zerothDimensionName": "Neuron",
                                       "firstDimensionName": "Ranking", "zerothDimensionLabels": [str(n) for n in neurons],
                                       "firstDimensionLabels": ["by peak activation"]})
@@ -324,6 +323,15 @@ def top_prompts_view(
 
 
 _BASELINE = "none"
+
+
+def _set(strength: Any) -> bool:
+    """Whether a record's strength says anything (the stages write it as text, "0.0" for the
+    methods without one, such as prompting)."""
+    try:
+        return float(strength) != 0.0
+    except (TypeError, ValueError):
+        return strength not in (None, "")
 
 
 def replies_view(
@@ -361,7 +369,7 @@ def replies_view(
             ok = bool(r.get("correct"))
             mark = '<span class="cv-ok">&#10003;</span>' if ok else '<span class="cv-bad">&#10007;</span>'
             strength = r.get("strength")
-            extra = f" &middot; strength {html.escape(str(strength))}" if m != _BASELINE and strength not in (None, "", 0, 0.0) else ""
+            extra = f" &middot; strength {html.escape(str(strength))}" if m != _BASELINE and _set(strength) else ""
             cells.append(f'<td>{html.escape(str(r.get("reply", "")))}<br><span class="cv-label">{mark} '
                          f'{html.escape(str(r.get("label", "")))}</span>{extra}</td>')
         body_rows.append(f"<tr><td>{html.escape(str(target))}</td><td>{html.escape(str(skeleton))}<br>"
