@@ -181,10 +181,14 @@ def test_report_loads_in_chromium_without_errors(viz_run, tmp_path):
             " c.getAttribute('fill-opacity')]);})()")
         browser.evaluate("document.querySelector('svg.circuit rect.layer[data-layer=\"1\"]')"
                          ".dispatchEvent(new MouseEvent('click'))")
+        # Let the renderer paint a frame after the last layout: a capture taken at once can show
+        # the page before the views' late layout (the enlarged attention patterns collapsed).
+        browser.evaluate("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(1))))")
         size = browser.send("Page.getLayoutMetrics")["cssContentSize"]
+        # The whole page, scaled to stay within Chromium's 16k-pixel capture limit.
+        scale = min(0.75, 16000 / size["height"])
         shot = browser.send("Page.captureScreenshot", format="png", captureBeyondViewport=True,
-                            clip={"x": 0, "y": 0, "width": size["width"], "height": min(size["height"], 16000),
-                                  "scale": 0.75})
+                            clip={"x": 0, "y": 0, "width": size["width"], "height": size["height"], "scale": scale})
     finally:
         browser.close()
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
