@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml scripts/install.sh
 install: $(STAMP) ## create .venv (unless a virtualenv is active) and install circuits (CPU torch unless torch is present)
 
 test: $(STAMP) ## run the test suite (offline, CPU, < 10 min on 2 cores)
-	$(OFFLINE) $(PY) -m pytest -q
+	$(OFFLINE) $(PY) -m pytest -q --durations=15
 
 reproduce: $(STAMP) ## the whole study on emo-tiny: every table and figure under outputs/reproduce/emo-tiny
 	$(OFFLINE) $(RUN) experiment=reproduce

@@ -194,7 +194,7 @@ class ModulateConfig:
     """Choose each emotion's strength for circuit, study-style circuit and steering on the
     discovery split, under the same fluency limit (the study hand-picks s)."""
     calibrate_per_theme: int = 1
-    prompt_scale_grid: list[float] = field(default_factory=lambda: [1.0, 2.0, 3.0, 4.0, 6.0])
+    prompt_scale_grid: list[float] = field(default_factory=lambda: [1.0, 2.0, 3.0, 4.0])
     reply_scale_grid: list[float] = field(default_factory=lambda: [0.5, 1.0, 2.0, 3.0])
     study_scale_grid: list[float] = field(default_factory=lambda: [0.5, 0.75, 1.0, 1.25, 1.5])
     alpha_grid: list[float] = field(default_factory=lambda: [2.0, 4.0, 8.0, 12.0, 16.0])

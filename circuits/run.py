@@ -118,8 +118,11 @@ def run(cfg: Config):
     seed_everything(cfg.seed)
     rundir = RunDir(run_dir_for(cfg))
     rundir.write_text("config.yaml", OmegaConf.to_yaml(OmegaConf.structured(cfg)))
-    rundir.set_run_info(experiment=cfg.experiment.name, model=cfg.model.name, stages=cfg.experiment.stages)
     ctx = RunContext(cfg, rundir)
+    import torch
+
+    rundir.set_run_info(experiment=cfg.experiment.name, model=cfg.model.name, stages=cfg.experiment.stages,
+                        device=ctx.device, torch=torch.__version__)
     for stage in cfg.experiment.stages:
         ctx.result(stage)
     return ctx

@@ -29,6 +29,7 @@ def test_smoke_on_the_default_model_under_a_minute(tmp_path):
     assert seconds < 60
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     assert manifest["stages"]["smoke"]["status"] == "done"
+    assert manifest["run"]["device"] in ("cpu", "cuda") and manifest["run"]["model"] == "emo-tiny"
     for rel, entry in manifest["artifacts"].items():
         assert (tmp_path / rel).exists() and len(entry["sha256"]) == 64
     metrics = json.loads((tmp_path / "metrics.json").read_text())["smoke"]
