@@ -13,8 +13,10 @@ Two exact scorers and one fast one:
 
 - :func:`exact_head_effects`: real ablations, all heads of a layer in *one* forward pass by
   expanding the batch (copy ``k`` ablates head ``k``), started from the cached residual entering
-  the layer and stopped as soon as the metric is read. Tested against a per-head loop of
-  TransformerLens ``run_with_hooks``.
+  the layer and stopped as soon as the metric is read. For the same-layer metric alone, the
+  copies run only the last token's attention against a key-value cache of the prompt (nothing
+  else can reach the metric). Tested against a per-head loop of TransformerLens
+  ``run_with_hooks``.
 - :func:`direct_head_effects`: for the same-layer metric the effect is linear, so it equals
   ``<(z_h - baseline_h) W_O[h], v>`` at the last token, read off one clean forward pass.
 - attribution patching (:mod:`circuits.attribution.gradients`): one forward and one backward
@@ -138,6 +140,8 @@ def exact_head_effects(
     ``n_heads`` copies of the batch (copy k ablates head k) runs from that layer until the
     metric is read: the layer's own attention for ``same_layer``, the last block for ``final``.
     """
+    if Metric.FINAL not in metrics and batch.tokens.shape[1] > 1:
+        return {Metric.SAME_LAYER: _same_layer_from_last_query(model, batch, targets, ablation, mean)}
     L, H = model.info.n_layers, model.info.n_heads
     B = len(batch)
     mask = batch.attention_mask
@@ -167,6 +171,52 @@ def exact_head_effects(
         if Metric.FINAL in metrics:
             v = targets.final.to(final)
             out[Metric.FINAL][layer] = ((final_clean @ v)[None] - (final @ v).reshape(H, B)).mean(dim=1).float()
+    return out
+
+
+@torch.inference_mode()
+def _same_layer_from_last_query(
+    model: HookedModel,
+    batch: TokenBatch,
+    targets: HeadTargets,
+    ablation: Ablation,
+    mean: Tensor | None,
+) -> Float[Tensor, "layer head"]:
+    """The same-layer metric by real ablated passes that compute only what the metric reads.
+
+    ``resid_mid_l`` at the last token depends on the layer's heads only through their ``z`` at
+    the last token (keys, values and the pattern come from the residual *entering* the layer,
+    which an ablation at layer ``l`` does not touch). So: one pass over the prompts without their
+    last token fills a key-value cache; one pass over the last token reads it (the clean
+    values); then, per layer, the ``n_heads`` ablated copies run that layer's attention for the
+    last token only, against the cached keys and values. Ablating z at earlier positions too,
+    as :func:`per_head_loop <circuits.attribution.reference.per_head_loop>` does, cannot change
+    the metric, and the test suite checks the two agree.
+    """
+    L, H = model.info.n_layers, model.info.n_heads
+    B = len(batch)
+    prefix_mask, last_mask = batch.attention_mask[:, :-1], batch.attention_mask[:, -1:]
+    cache = model.prefix_cache(batch.tokens[:, :-1], prefix_mask)
+    pre = [_Capture(last_only=False) for _ in range(L)]
+    zs = [_Capture(last_only=False) for _ in range(L)]
+    mids = [_Capture(last_only=True) for _ in range(L)]
+    hooks = [(model.after_attention(layer), c) for layer, c in enumerate(mids)]
+    hooks += [(HeadsSite(layer), c) for layer, c in enumerate(zs)]
+    hooks += [(_pre_site(layer), c) for layer, c in enumerate(pre)]
+    with model.hooks(hooks):
+        model.run_until(model.after_attention(L - 1), last_mask, tokens=batch.tokens[:, -1:], kv_cache=cache)
+    out = torch.zeros(L, H)
+    big_last_mask = last_mask.repeat(H, 1)
+    for layer in range(L):
+        base = baseline_for(ablation, zs[layer].value, last_mask, None if mean is None else mean[layer])
+        copies = model.repeat_cache(cache, H, layers=[layer])
+        with model.hooks([(HeadsSite(layer), _AblateOneHeadPerCopy(B, base))]):
+            mid = model.run_until(model.after_attention(layer), big_last_mask,
+                                  resid=pre[layer].value.repeat(H, 1, 1), start_layer=layer, kv_cache=copies)
+        v = targets.same_layer[layer].to(mid)
+        clean = mids[layer].value @ v
+        ablated = (mid[:, -1] @ v).reshape(H, B)
+        out[layer] = (clean[None] - ablated).mean(dim=1).float()
     return out
 
 

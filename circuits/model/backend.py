@@ -249,22 +249,60 @@ class HookedModel:
         tokens: Int[Tensor, "batch pos"] | None = None,
         resid: Float[Tensor, "batch pos d_model"] | None = None,
         start_layer: int = 0,
+        kv_cache: Any | None = None,
     ) -> Tensor:
         """Run from the tokens (or from ``resid`` entering block ``start_layer``) and return the
         activation at ``site``, skipping everything after it (hooks attached around this call
-        apply)."""
+        apply).
+
+        With a ``kv_cache`` (from :meth:`prefix_cache`), the tokens or ``resid`` are the positions
+        that follow the cached prefix and ``attention_mask`` is their own mask.
+        """
         rec = _RecordAndStop()
         try:
             with self.hooks([(site, rec)]):
                 if resid is None:
-                    self.tl(tokens, attention_mask=attention_mask, return_type=None)
+                    self.tl(tokens, attention_mask=attention_mask, past_kv_cache=kv_cache, return_type=None)
                 else:
-                    self.tl(resid, start_at_layer=start_layer, attention_mask=attention_mask, return_type=None)
+                    if kv_cache is not None:
+                        # Started mid-model, TransformerLens wants the whole (prefix + new) mask.
+                        attention_mask = torch.cat(
+                            [kv_cache.previous_attention_mask.to(attention_mask), attention_mask], dim=1)
+                    self.tl(resid, start_at_layer=start_layer, attention_mask=attention_mask,
+                            past_kv_cache=kv_cache, return_type=None)
         except _StopForward:
             pass
         if rec.value is None:
             raise RuntimeError(f"the forward pass never reached {site}")
         return rec.value
+
+    @torch.inference_mode()
+    def prefix_cache(self, tokens: Int[Tensor, "batch pos"], attention_mask: Int[Tensor, "batch pos"]) -> Any:
+        """The keys and values of every layer over a left-padded prefix, frozen: later passes
+        over the positions that follow it read the cache and never extend it, so one prefix
+        serves many continuations (TransformerLens' own cache, so every hook behaves as in a
+        plain forward)."""
+        from transformer_lens.cache.key_value_cache import TransformerLensKeyValueCache
+
+        cache = TransformerLensKeyValueCache.init_cache(self.tl.cfg, self.device, tokens.shape[0])
+        self.tl(tokens, attention_mask=attention_mask, past_kv_cache=cache, stop_at_layer=self.info.n_layers)
+        cache.freeze()
+        return cache
+
+    @staticmethod
+    def repeat_cache(cache: Any, copies: int, layers: Sequence[int] | None = None) -> Any:
+        """``cache`` for a batch of ``copies`` stacked copies of its rows (copy k is rows
+        ``k*B .. (k+1)*B``, as ``Tensor.repeat``), frozen. With ``layers``, only those layers'
+        entries are copied and the others are left out (a pass through them fails loudly)."""
+        from transformer_lens.cache.key_value_cache import TransformerLensKeyValueCache
+        from transformer_lens.cache.key_value_cache_entry import TransformerLensKeyValueCacheEntry
+
+        keep = range(len(cache.entries)) if layers is None else set(layers)
+        entries = [TransformerLensKeyValueCacheEntry(e.past_keys.repeat(copies, 1, 1, 1),
+                                                     e.past_values.repeat(copies, 1, 1, 1), frozen=True)
+                   if i in keep else None
+                   for i, e in enumerate(cache.entries)]
+        return TransformerLensKeyValueCache(entries, cache.previous_attention_mask.repeat(copies, 1), frozen=True)
 
     def new_kv_cache(self, batch_size: int) -> Any:
         """An empty key-value cache for incremental decoding of ``batch_size`` rows: the fast

@@ -105,3 +105,26 @@ def test_neuron_attribution_equals_exact_ablation_on_linear_toy():
         with toy.hooks([(site, zero)]):
             out = toy.run_until(final_site, batch.attention_mask, tokens=batch.tokens)[:, -1] @ v
         assert torch.isclose(attr.neurons[0, j], (clean - out).mean(), atol=1e-5)
+
+
+@pytest.mark.parametrize("ablation", list(Ablation))
+@pytest.mark.parametrize("arch", ["emo-tiny", "gqa", "standard"])
+def test_same_layer_sweep_from_last_query_equals_per_head_loop(emo_tiny, make_random_model, arch, ablation):
+    """The same-layer-only sweep (cached prefix, last-token attention) against full ablated
+    forwards, on emo-tiny, on SmolLM2's architecture in miniature (GQA, RMSNorm, gated MLP,
+    partial rotary) and on learned absolute positions (which depend on the cache's length)."""
+    model = {
+        "emo-tiny": lambda: emo_tiny,
+        "gqa": lambda: make_random_model(n_key_value_heads=2, gated_mlp=True, rotary_dim=8),
+        "standard": lambda: make_random_model(positional_embedding_type="standard", normalization_type="LN",
+                                              act_fn="gelu"),
+    }[arch]()
+    batch = model.encode(TEXTS)  # three lengths: left padding in the cached prefix
+    targets = _targets(model, 4)
+    mean = mean_z(model, [batch]) if ablation is Ablation.MEAN else None
+    fast = exact_head_effects(model, batch, targets, ablation, mean, metrics=(Metric.SAME_LAYER,))
+    assert set(fast) == {Metric.SAME_LAYER}
+    same, _ = per_head_loop(model, batch, targets, ablation, mean)
+    if ablation is Ablation.ZERO:
+        assert same.abs().max() > 1e-3  # the heads do move the metric: a real comparison
+    assert torch.allclose(fast[Metric.SAME_LAYER], same, atol=1e-5)

@@ -38,46 +38,16 @@ PROMPTS = [
 ]
 
 
-def _tiny(**overrides):
-    """A random 2-layer ``HookedModel`` with emo-tiny's tokenizer."""
-    from transformer_lens import HookedTransformer, HookedTransformerConfig
-
-    from circuits.model.backend import HookedModel
-    from circuits.model.emo_tiny import END, make_tokenizer
-    from circuits.paths import EMO_TINY_DIR
-
-    tok = make_tokenizer(EMO_TINY_DIR / "tokenizer.json")
-    args = dict(
-        n_layers=2,
-        d_model=64,
-        n_heads=4,
-        d_head=16,
-        d_mlp=128,
-        d_vocab=len(tok),
-        n_ctx=256,
-        act_fn="silu",
-        normalization_type="RMS",
-        positional_embedding_type="rotary",
-        rotary_dim=16,
-        default_prepend_bos=False,
-        seed=0,
-    )
-    args.update(overrides)
-    torch.manual_seed(0)
-    tl = HookedTransformer(HookedTransformerConfig(**args))
-    return HookedModel("tiny-" + "-".join(overrides), tl, tok, [tok.convert_tokens_to_ids(END)])
-
-
 @pytest.fixture(scope="module")
-def tiny_gqa():
+def tiny_gqa(make_random_model):
     """SmolLM2's attention and MLP in miniature; rotary on 8 of the 16 head dimensions."""
-    return _tiny(n_key_value_heads=2, gated_mlp=True, rotary_dim=8)
+    return make_random_model(n_key_value_heads=2, gated_mlp=True, rotary_dim=8)
 
 
 @pytest.fixture(scope="module")
-def tiny_standard():
+def tiny_standard(make_random_model):
     """Learned absolute position embeddings, added outside attention by HookedTransformer."""
-    return _tiny(positional_embedding_type="standard", normalization_type="LN", act_fn="gelu")
+    return make_random_model(positional_embedding_type="standard", normalization_type="LN", act_fn="gelu")
 
 
 MODELS = ["emo_tiny", "tiny_model", "tiny_gqa", "tiny_standard"]
@@ -316,7 +286,7 @@ def test_frozen_cache_does_not_grow(tiny_gqa):
         {"use_local_attn": True, "attn_types": ["global", "local"], "window_size": 4},
     ],
 )
-def test_unsupported_configs_keep_transformer_lens_cache(overrides):
+def test_unsupported_configs_keep_transformer_lens_cache(overrides, make_random_model):
     from transformer_lens import HookedTransformer, HookedTransformerConfig
 
     from circuits.model.backend import HookedModel
@@ -338,6 +308,6 @@ def test_unsupported_configs_keep_transformer_lens_cache(overrides):
     assert not fast_decoding_supported(tl)
     with pytest.raises(ValueError):
         install_fast_attention(tl)
-    model = HookedModel("unsupported", tl, _tiny().tokenizer, [0])
+    model = HookedModel("unsupported", tl, make_random_model().tokenizer, [0])
     assert not model.fast_decoding
     assert not isinstance(model.new_kv_cache(1), FastKVCache)
