@@ -65,6 +65,9 @@ class Runner:
         self.npos, self.hpos = Positions(m.neuron_positions), Positions(m.head_positions)
         rng = random.Random(cfg.seed)
         self.random = {e: random_circuit(c, self.model, rng) for e, c in self.circuits.circuits.items()}
+        self._unmodified: tuple | None = None
+        """The neutral prompts' unmodified replies, labels and perplexities: the same for every
+        target emotion (greedy decoding), so generated once."""
 
     def context(self, method: str, emotion: str, strength):
         model = self.model
@@ -79,13 +82,18 @@ class Runner:
 
     def run(self, method: str, emotion: str, strength=0.0, desc: str = "") -> list[dict]:
         prompts = self.by_emotion[emotion] if method == "prompting" else self.neutral
-        with self.context(method, emotion, strength):
-            replies = generate(self.model, [p.text for p in prompts], self.decoding, desc=desc,
-                               progress=self.ctx.cfg.progress)
-        labels = self.judge.classify([r.text for r in replies])
+        if method == "none" and self._unmodified is not None:
+            replies, labels, ppl = self._unmodified
+        else:
+            with self.context(method, emotion, strength):
+                replies = generate(self.model, [p.text for p in prompts], self.decoding, desc=desc,
+                                   progress=self.ctx.cfg.progress)
+            labels = self.judge.classify([r.text for r in replies])
+            ppl = reply_perplexity(self.model, [p.text for p in self.neutral], [r.token_ids for r in replies],
+                                   self.ctx.cfg.decoding.batch_size)
+            if method == "none":
+                self._unmodified = (replies, labels, ppl)
         recs = judged_records(prompts, replies, labels, [emotion] * len(prompts))
-        ppl = reply_perplexity(self.model, [p.text for p in self.neutral], [r.token_ids for r in replies],
-                               self.ctx.cfg.decoding.batch_size)
         for r, p in zip(recs, ppl):
             r.update(method=method, strength=str(strength), perplexity=p, distinct_2=distinct_2(r["reply"]),
                      longest_repeat=longest_repeated_ngram(r["reply"]))
@@ -195,10 +203,14 @@ def run(ctx) -> dict:
     sweep_runner = Runner(ctx, sweep_split)
     sweeps: dict[str, list[dict]] = {"circuit": [], "steering": []}
     sweep_records = []
+    same_prompts = [p.text for p in sweep_runner.neutral] == [p.text for p in runner.neutral]
     for method in sweeps:
         for mult in m.sweep_multipliers:
-            recs = [r for e in ctx.emotions
-                    for r in sweep_runner.run(method, e, _scaled(strengths[method][e], mult), desc=f"sweep {method} x{mult} {e}")]
+            if mult == 1 and same_prompts:  # the headline run already generated exactly these replies
+                recs = [r for r in records if r["method"] == method]
+            else:
+                recs = [r for e in ctx.emotions for r in
+                        sweep_runner.run(method, e, _scaled(strengths[method][e], mult), desc=f"sweep {method} x{mult} {e}")]
             sweeps[method].append({"strength": mult, **summarise(recs)})
             sweep_records += [dict(r, multiplier=mult) for r in recs]
     ctx.run.write_jsonl(f"{DIR}/sweep_replies.jsonl", sweep_records)
@@ -206,7 +218,8 @@ def run(ctx) -> dict:
                         [[k, p["strength"], p["accuracy"], p["median_perplexity"], p["distinct_2"]]
                          for k, pts in sweeps.items() for p in pts])
     ctx.run.write_text(f"{DIR}/sweep.md", sweep_md)
-    sweep_base = summarise([r for e in ctx.emotions for r in sweep_runner.run("none", e, desc=f"sweep none {e}")])
+    sweep_base = summarise([r for e in ctx.emotions for r in
+                            (runner if same_prompts else sweep_runner).run("none", e, desc=f"sweep none {e}")])
     sweep_limit = m.fluency_factor * sweep_base["median_perplexity"]
     matched = {k: choose([(p["strength"], p) for p in pts], sweep_limit)[1] for k, pts in sweeps.items()}
     fig = plots.tradeoff_figure(sweeps, {"none": sweep_base}, sweep_limit,
