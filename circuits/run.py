@@ -82,6 +82,17 @@ def compose(overrides: Sequence[str] = ()) -> Config:
     return cfg
 
 
+def load_run_config(run_dir: str | Path) -> Config:
+    """The typed Config a finished run was made with (its ``config.yaml``): reopen a run with
+    ``RunContext(load_run_config(d), RunDir(d))`` and every finished stage's result loads."""
+    from omegaconf import OmegaConf
+
+    path = Path(run_dir) / "config.yaml"
+    if not path.exists():
+        raise UserError(f"{path} not found: pass the directory of a run (it holds config.yaml)")
+    return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(Config), OmegaConf.load(path)))  # type: ignore[return-value]
+
+
 def _unknown_keys(node, schema, prefix: str = "") -> str | None:
     """The first key of ``node`` (a plain dict) that the dataclass ``schema`` does not define."""
     import dataclasses

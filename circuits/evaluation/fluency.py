@@ -65,15 +65,17 @@ def reply_perplexity(
         chunk_p = [model.token_ids(p) for p in prompts[i : i + batch_size]]
         chunk_r = [list(r) + ([stop] if include_stop else []) for r in replies[i : i + batch_size]]
         batch = model.pad([p + r for p, r in zip(chunk_p, chunk_r)])
-        logits = model.forward(batch.tokens, batch.attention_mask).float()
+        # Left padding puts every reply at the end: only the last (longest reply + 1) positions
+        # predict reply tokens, so the vocabulary-wide logits are computed there alone.
+        n = max(1, max(len(r) for r in chunk_r))
+        logits = model.tail_logits(batch.tokens, batch.attention_mask, n + 1).float()
         logp = torch.log_softmax(logits[:, :-1], dim=-1)
-        targets = batch.tokens[:, 1:]
+        targets = batch.tokens[:, -n:]
         tok_lp = logp.gather(-1, targets[..., None])[..., 0]
-        width = batch.tokens.shape[1]
         for row, r in enumerate(chunk_r):
             if not r:
                 out.append(float("nan"))
                 continue
-            lp = tok_lp[row, width - 1 - len(r) :]
+            lp = tok_lp[row, n - len(r) :]
             out.append(math.exp(float(-lp.mean())))
     return out

@@ -233,12 +233,23 @@ class HookedModel:
     ) -> Float[Tensor, "batch d_vocab"]:
         """Logits at the last position only: the unembedding is applied to one position, which
         saves most of a prefill's memory and time for large vocabularies."""
+        return self.tail_logits(tokens, attention_mask, 1, kv_cache)[:, 0, :]
+
+    def tail_logits(
+        self,
+        tokens: Int[Tensor, "batch pos"],
+        attention_mask: Int[Tensor, "batch pos"],
+        k: int,
+        kv_cache: Any | None = None,
+    ) -> Float[Tensor, "batch k d_vocab"]:
+        """Logits at the last ``k`` positions only (the final norm and the unembedding run on
+        those positions): what scoring a reply at the end of a left-padded batch needs."""
         n = self.info.n_layers
         resid = self.tl(tokens, attention_mask=attention_mask, past_kv_cache=kv_cache, stop_at_layer=n)
-        last = resid[:, -1:, :]
+        tail = resid[:, -k:, :]
         if self.tl.cfg.normalization_type is not None:
-            last = self.tl.ln_final(last)
-        logits = self.tl.unembed(last)[:, 0, :]
+            tail = self.tl.ln_final(tail)
+        logits = self.tl.unembed(tail)
         cap = getattr(self.tl.cfg, "output_logits_soft_cap", 0.0) or 0.0
         return cap * torch.tanh(logits / cap) if cap > 0 else logits
 

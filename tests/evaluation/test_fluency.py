@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import pytest
 import torch
 
 from circuits.evaluation.fluency import distinct_2, longest_repeated_ngram, reply_perplexity
@@ -17,10 +18,16 @@ def test_repetition_metrics():
     assert longest_repeated_ngram("all different words here") == 0
 
 
-def test_batched_perplexity_equals_one_by_one_reference(emo_tiny):
-    prompts = [emo_tiny.render_chat([{"role": "user", "content": t}]) for t in ("Hi there.", "The bus came late today, sadly.")]
-    replies = [emo_tiny.token_ids(" Noted, thanks."), emo_tiny.token_ids(" I will plan around it and tell my team.")]
-    fast = reply_perplexity(emo_tiny, prompts, replies)
+@pytest.mark.parametrize("arch", ["emo-tiny", "gqa"])
+def test_batched_perplexity_equals_one_by_one_reference(emo_tiny, make_random_model, arch):
+    """Batched, left-padded, logits only at the reply's positions vs one full forward per
+    reply; replies of different lengths (and one empty reply, scored on its stop token)."""
+    model = emo_tiny if arch == "emo-tiny" else make_random_model(n_key_value_heads=2, gated_mlp=True)
+    texts = ("Hi there.", "The bus came late today, sadly.", "Ok.")
+    prompts = [model.render_chat([{"role": "user", "content": t}]) for t in texts]
+    replies = [model.token_ids(" Noted, thanks."), model.token_ids(" I will plan around it and tell my team."), []]
+    fast = reply_perplexity(model, prompts, replies)
+    emo_tiny = model
     for p, r, got in zip(prompts, replies, fast):
         ids = emo_tiny.token_ids(p) + r + [emo_tiny.stop_token_ids[0]]
         with torch.no_grad():

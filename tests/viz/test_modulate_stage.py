@@ -8,14 +8,12 @@ import pytest
 
 from circuits.artifacts import RunDir
 from circuits.pipeline import RunContext
-from circuits.run import compose
-
-from conftest import SMALL_REPRODUCE
+from circuits.run import load_run_config
 
 
 @pytest.fixture(scope="module")
 def ctx(viz_run):
-    return RunContext(compose([*SMALL_REPRODUCE, f"out_dir={viz_run}"]), RunDir(viz_run))
+    return RunContext(load_run_config(viz_run), RunDir(viz_run))
 
 
 def test_unmodified_replies_are_generated_once_and_equal_a_fresh_generation(ctx, monkeypatch):
@@ -39,7 +37,9 @@ def test_unmodified_replies_are_generated_once_and_equal_a_fresh_generation(ctx,
 def test_sweep_at_the_chosen_strength_reuses_exactly_the_headline_replies(viz_run):
     """With one skeleton per theme the sweep's prompts are the headline's, so x1 is not rerun:
     its records are the headline records of that method."""
-    read = lambda name: [json.loads(line) for line in (viz_run / "modulate" / name).read_text().splitlines()]
+    def read(name):
+        return [json.loads(line) for line in (viz_run / "modulate" / name).read_text().splitlines()]
+
     headline, sweep = read("replies.jsonl"), read("sweep_replies.jsonl")
     for method in ("circuit", "steering"):
         want = [r for r in headline if r["method"] == method]
