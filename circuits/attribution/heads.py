@@ -145,12 +145,7 @@ def exact_head_effects(
     L, H = model.info.n_layers, model.info.n_heads
     B = len(batch)
     mask = batch.attention_mask
-    pre = [_Capture(last_only=False) for _ in range(L)]
-    zs = [_Capture(last_only=False) for _ in range(L)]
-    mids = [_Capture(last_only=True) for _ in range(L)]
-    hooks = [(model.after_attention(layer), c) for layer, c in enumerate(mids)]
-    hooks += [(HeadsSite(layer), c) for layer, c in enumerate(zs)]
-    hooks += [(_pre_site(layer), c) for layer, c in enumerate(pre)]
+    pre, zs, mids, hooks = _clean_captures(model)
     with model.hooks(hooks):
         final_clean = model.run_until(ResidSite(L - 1, ReadOut.RESID_POST), mask, tokens=batch.tokens)[:, -1]
     out = {m: torch.zeros(L, H) for m in metrics}
@@ -197,12 +192,7 @@ def _same_layer_from_last_query(
     B = len(batch)
     prefix_mask, last_mask = batch.attention_mask[:, :-1], batch.attention_mask[:, -1:]
     cache = model.prefix_cache(batch.tokens[:, :-1], prefix_mask)
-    pre = [_Capture(last_only=False) for _ in range(L)]
-    zs = [_Capture(last_only=False) for _ in range(L)]
-    mids = [_Capture(last_only=True) for _ in range(L)]
-    hooks = [(model.after_attention(layer), c) for layer, c in enumerate(mids)]
-    hooks += [(HeadsSite(layer), c) for layer, c in enumerate(zs)]
-    hooks += [(_pre_site(layer), c) for layer, c in enumerate(pre)]
+    pre, zs, mids, hooks = _clean_captures(model)
     with model.hooks(hooks):
         model.run_until(model.after_attention(L - 1), last_mask, tokens=batch.tokens[:, -1:], kv_cache=cache)
     out = torch.zeros(L, H)
@@ -242,6 +232,19 @@ def direct_head_effects(
         wv = W_O @ targets.same_layer[layer].to(W_O)  # [head d_head]
         out.append((delta * wv[None]).sum(-1).mean(0).float())
     return torch.stack(out).cpu()
+
+
+def _clean_captures(model: HookedModel):
+    """Per layer: the residual entering it, every head's z, and the residual after its attention
+    (last token); and the hooks that fill them during one clean pass."""
+    L = model.info.n_layers
+    pre = [_Capture(last_only=False) for _ in range(L)]
+    zs = [_Capture(last_only=False) for _ in range(L)]
+    mids = [_Capture(last_only=True) for _ in range(L)]
+    hooks = [(model.after_attention(layer), c) for layer, c in enumerate(mids)]
+    hooks += [(HeadsSite(layer), c) for layer, c in enumerate(zs)]
+    hooks += [(_pre_site(layer), c) for layer, c in enumerate(pre)]
+    return pre, zs, mids, hooks
 
 
 def _pre_site(layer: int):
