@@ -193,9 +193,13 @@ class ModulateConfig:
     calibrate: bool = True
     """Choose each emotion's strength for circuit, study-style circuit and steering on the
     discovery split, under the same fluency limit (the study hand-picks s)."""
-    calibrate_per_theme: int = 1
-    prompt_scale_grid: list[float] = field(default_factory=lambda: [1.0, 2.0, 3.0, 4.0])
-    reply_scale_grid: list[float] = field(default_factory=lambda: [0.5, 1.0, 2.0, 3.0])
+    calibrate_per_theme: int = 3
+    """Discovery skeletons per theme for calibration: 3 gives 90 prompts per emotion (one
+    skeleton, 30 prompts, let sadness read 100% on discovery and 86% on test)."""
+    prompt_scale_grid: list[float] = field(default_factory=lambda: [1.0, 1.5, 2.0, 3.0, 4.0])
+    reply_scale_grid: list[float] = field(default_factory=lambda: [0.5, 1.0, 2.0, 2.5, 2.75, 3.0])
+    """Circuit modulation's grid: on emo-tiny the accuracy-fluency knee of the reply-phase scale
+    lies between 2.5 and 3 (fear: 83% at 2/2.5, 87% at 2/3 but at 1.9x the perplexity)."""
     study_scale_grid: list[float] = field(default_factory=lambda: [0.5, 0.75, 1.0, 1.25, 1.5])
     alpha_grid: list[float] = field(default_factory=lambda: [2.0, 4.0, 8.0, 12.0, 16.0])
     scales: dict[str, float] = field(default_factory=lambda: {e: 1.0 for e in EMOTIONS})

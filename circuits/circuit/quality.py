@@ -7,7 +7,7 @@ direction at the last prompt token (:func:`circuits.attribution.validation.final
   neurons and heads) against modulating *every* neuron and head of the layers the circuit
   spans; the ratio says how much of the whole layers' effect the circuit carries.
 - **necessity**: with the emotion prompt, zero-ablating the circuit against zero-ablating
-  random circuits with the same layer profile (several draws); the margin is the extra drop
+  random circuits with the same layer profile and no node in common with it (several draws); the margin is the extra drop
   and ``z`` that margin in units of the random draws' spread.
 """
 
@@ -35,15 +35,27 @@ def whole_layers(circuit: Circuit, model: HookedModel) -> Circuit:
     return Circuit.build(circuit.emotion, nodes, {"whole_layers_of": "circuit"})
 
 
-def random_circuit(circuit: Circuit, model: HookedModel, rng: random.Random) -> Circuit:
-    """A random circuit with the same number of heads and neurons in every layer."""
+def random_circuit(circuit: Circuit, model: HookedModel, rng: random.Random, disjoint: bool = True) -> Circuit:
+    """A random circuit with the same number of heads and neurons in every layer.
+
+    With ``disjoint`` (the default) it shares as few nodes with ``circuit`` as the layer
+    profile allows: units are drawn from each layer's complement, and only a layer where the
+    circuit holds more than half the units (a whole-layer circuit of the size curve) tops the
+    draw up with the circuit's own units. A control that may contain the circuit's units is
+    partly the circuit: on emo-tiny, where a circuit holds 6 of the 24 heads, overlapping
+    draws shared 1-2 of its heads and reached 47% modulation accuracy; disjoint draws, 0%.
+    """
     profile = circuit.layer_profile()
+    taken = circuit.nodes if disjoint else frozenset()
     nodes: dict = {}
-    for layer, k in profile["heads"].items():
-        nodes.update({HeadNode(layer, h): 0.0 for h in rng.sample(range(model.info.n_heads), k)})
-    for layer, k in profile["neurons"].items():
-        nodes.update({NeuronNode(layer, j): 0.0 for j in rng.sample(range(model.info.d_mlp), k)})
-    return Circuit.build(circuit.emotion, nodes, {"random_like": circuit.emotion})
+    for kind, size, make in (("heads", model.info.n_heads, HeadNode), ("neurons", model.info.d_mlp, NeuronNode)):
+        for layer, k in profile[kind].items():
+            free = [i for i in range(size) if make(layer, i) not in taken]
+            drawn = rng.sample(free, min(k, len(free)))
+            if len(drawn) < k:
+                drawn += rng.sample([i for i in range(size) if make(layer, i) in taken], k - len(drawn))
+            nodes.update({make(layer, i): 0.0 for i in drawn})
+    return Circuit.build(circuit.emotion, nodes, {"random_like": circuit.emotion, "disjoint": disjoint})
 
 
 def faithfulness(
