@@ -190,6 +190,12 @@ class ModulateConfig:
     """The study's policy: heads at every position."""
     reply_vectors: bool = True
     """Circuit modulation adds the reply-phase dmu in decoding steps (the study: the prompt dmu)."""
+    anchor: str = "group"
+    """The prompt-phase dmu of ``circuit`` and ``random``: ``group``, the study's within-group
+    contrast (how emotion e differs from the other five), or ``neutral``, ``mu_e - mu_neutral``
+    over the same groups (how it differs from the neutral prompt the modulation starts from;
+    :func:`circuits.modulation.vectors.neutral_anchored`). ``circuit_study`` always uses the
+    study's."""
     calibrate: bool = True
     """Choose each emotion's strength for circuit, study-style circuit and steering on the
     discovery split, under the same fluency limit (the study hand-picks s)."""

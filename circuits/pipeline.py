@@ -26,6 +26,9 @@ class RunContext:
         self.run = run
         self._results: dict[str, Any] = {}
         self._splits: dict[str, SEVSplit] = {}
+        self.cache: dict[str, Any] = {}
+        """Values a stage derives once and uses in several places (e.g. the modulate stage's
+        neutral-anchored vectors, read once for calibration, headline and sweep)."""
 
     @cached_property
     def device(self) -> str:

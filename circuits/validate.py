@@ -60,6 +60,7 @@ def validate(cfg: Config) -> None:
     _check_enum("modulate.split", m.split, ["discovery", "test"])
     _check_enum("modulate.neuron_positions", m.neuron_positions, [p.value for p in Positions])
     _check_enum("modulate.head_positions", m.head_positions, [p.value for p in Positions])
+    _check_enum("modulate.anchor", m.anchor, ["group", "neutral"])
     for key, table in (("modulate.scales", m.scales), ("modulate.reply_scales", m.reply_scales)):
         for e in table:
             if e not in EMOTIONS:

@@ -7,7 +7,14 @@ The study adds the same last-prompt-token ``dmu`` at every generated token too, 
 model is in a different state (writing a reply, not about to start one), which is one reason
 its modulated replies come out caricatured and repetitive. :func:`reply_contrasts` measures
 the contrast where it is applied during decoding: over reply positions, by teacher-forcing the
-elicited replies. Both are kept; the modulation chooses (``modulate.reply_vectors``)."""
+elicited replies. Both are kept; the modulation chooses (``modulate.reply_vectors``).
+
+The within-group contrast ``mu_e - mean_e' mu_e'`` is centred on the *average emotion*: it says
+how emotion ``e`` differs from the other five, not how it differs from the neutral prompt the
+modulation starts from. :func:`neutral_anchored` measures ``mu_e - mu_neutral`` over the same
+groups (the neutral prompt of each skeleton and valence): the group contrast plus one shift,
+common to every emotion, from "no instruction" to "an emotion instruction"
+(``modulate.anchor``)."""
 
 from __future__ import annotations
 
@@ -22,7 +29,7 @@ from torch import Tensor
 
 from circuits.artifacts import atomic_write_bytes, dumps_json
 from circuits.data.prompts import Prompt
-from circuits.directions.extract import group_contrasts
+from circuits.directions.extract import group_contrasts, group_prompts, stream_group_sites
 from circuits.model.backend import HookedModel
 from circuits.sites import HeadsSite, NeuronsSite
 
@@ -50,6 +57,10 @@ class InterventionVectors:
     def with_reply(self, neurons: Tensor, heads: Tensor) -> InterventionVectors:
         return InterventionVectors(self.neurons, self.heads, self.emotions, self.n_groups, neurons, heads)
 
+    def with_prompt(self, neurons: Tensor, heads: Tensor, n_groups: int) -> InterventionVectors:
+        """The same reply-phase vectors with other prompt-phase ones (e.g. :func:`neutral_anchored`)."""
+        return InterventionVectors(neurons, heads, self.emotions, n_groups, self.reply_neurons, self.reply_heads)
+
     def save(self, stem: str | Path) -> None:
         from safetensors.torch import save
 
@@ -73,15 +84,46 @@ class InterventionVectors:
                    t.get("reply_neurons"), t.get("reply_heads"))
 
 
+def _circuit_sites(n_layers: int) -> list:
+    return [NeuronsSite(layer) for layer in range(n_layers)] + [HeadsSite(layer) for layer in range(n_layers)]
+
+
 def intervention_vectors(
     model: HookedModel, prompts: Sequence[Prompt], emotions: Sequence[str], batch_size: int = 64
 ) -> InterventionVectors:
     L = model.info.n_layers
-    sites = [NeuronsSite(layer) for layer in range(L)] + [HeadsSite(layer) for layer in range(L)]
+    sites = _circuit_sites(L)
     contrasts, n_groups = group_contrasts(model, prompts, emotions, sites, batch_size)
     neurons = torch.stack(contrasts[:L], dim=1)
     heads = torch.stack(contrasts[L:], dim=1)
     return InterventionVectors(neurons, heads, tuple(emotions), n_groups)
+
+
+@torch.inference_mode()
+def neutral_anchored(
+    model: HookedModel,
+    prompts: Sequence[Prompt],
+    neutral: Sequence[Prompt],
+    emotions: Sequence[str],
+    batch_size: int = 64,
+) -> tuple[Float[Tensor, "emotion layer d_mlp"], Float[Tensor, "emotion layer head d_head"], int]:
+    """``mu_e - mu_neutral`` at the last prompt token, in the neuron and head spaces: the
+    difference the instruction for ``e`` makes relative to the neutral prompt of the same
+    (skeleton, valence), averaged over the groups that have all six emotion prompts and the
+    neutral one. Returns (neurons, heads, number of groups)."""
+    L = model.info.n_layers
+    sites = _circuit_sites(L)
+    by_group = {p.group: p for p in neutral}
+    groups = [[*g, by_group[g[0].group]] for g in group_prompts(prompts, emotions) if g[0].group in by_group]
+    if not groups:
+        raise ValueError("no complete group has a neutral prompt: pass the neutral prompts of the same skeletons")
+    sums: list[Tensor] | None = None
+    for _, acts in stream_group_sites(model, groups, sites, batch_size, desc="reading neutral-anchored contrasts"):
+        part = [(a[:, :-1] - a[:, -1:]).float().sum(0) for a in acts]
+        sums = part if sums is None else [s + x for s, x in zip(sums, part)]
+    assert sums is not None
+    out = [s / len(groups) for s in sums]
+    return torch.stack(out[:L], dim=1), torch.stack(out[L:], dim=1), len(groups)
 
 
 class _Keep:
@@ -106,7 +148,7 @@ def reply_contrasts(
     ``dmu``: the same difference the instruction makes, measured where it is applied.
     """
     L = model.info.n_layers
-    sites = [NeuronsSite(layer) for layer in range(L)] + [HeadsSite(layer) for layer in range(L)]
+    sites = _circuit_sites(L)
     keep = [_Keep() for _ in sites]
     sums: list[Tensor] | None = None
     with model.hooks(list(zip(sites, keep))):

@@ -7,7 +7,8 @@ Methods, for every emotion and every (skeleton, valence) of the split:
 - ``prompting``: the emotion prompt (the study's prompting baseline);
 - ``steering``: the neutral prompt with the emotion's direction added (``steering.*``);
 - ``circuit``: the neutral prompt with the emotion's circuit modulated, the study's position
-  policy, reply-phase ``dmu`` in decoding steps (``modulate.reply_vectors``);
+  policy, reply-phase ``dmu`` in decoding steps (``modulate.reply_vectors``), the prompt-phase
+  ``dmu`` centred on the group or anchored on the neutral prompt (``modulate.anchor``);
 - ``circuit_study``: the same circuit modulated exactly as the study does (last-prompt-token
   ``dmu`` everywhere, one ``s``);
 - ``random``: ``circuit``'s modulation on a random circuit with the same layer profile.
@@ -36,7 +37,9 @@ from circuits.generation import generate
 from circuits.interventions import Positions
 from circuits.modulation.circuit_modulation import Strength, modulate
 from circuits.modulation.steering import default_layers, steer
+from circuits.modulation.vectors import InterventionVectors, neutral_anchored
 from circuits.sites import ReadOut
+from circuits.stages.directions import discovery_prompts
 from circuits.stages.elicit import decoding_of
 from circuits.viz import plots
 
@@ -65,6 +68,8 @@ class Runner:
         self.npos, self.hpos = Positions(m.neuron_positions), Positions(m.head_positions)
         rng = random.Random(cfg.seed)
         self.random = {e: random_circuit(c, self.model, rng) for e, c in self.circuits.circuits.items()}
+        self.vectors = anchored_vectors(ctx) if m.anchor == "neutral" else self.circuits.vectors
+        """``circuit`` and ``random``'s vectors (``circuit_study`` keeps the study's)."""
         self._unmodified: tuple | None = None
         """The neutral prompts' unmodified replies, labels and perplexities: the same for every
         target emotion (greedy decoding), so generated once."""
@@ -77,7 +82,8 @@ class Runner:
                          ReadOut(s.readout))
         if method in ("circuit", "circuit_study", "random"):
             circuit = self.random[emotion] if method == "random" else self.circuits.circuits[emotion]
-            return modulate(model, circuit, self.circuits.vectors, emotion, strength, self.npos, self.hpos)
+            vectors = self.circuits.vectors if method == "circuit_study" else self.vectors
+            return modulate(model, circuit, vectors, emotion, strength, self.npos, self.hpos)
         return contextlib.nullcontext()
 
     def run(self, method: str, emotion: str, strength=0.0, desc: str = "") -> list[dict]:
@@ -98,6 +104,23 @@ class Runner:
             r.update(method=method, strength=str(strength), perplexity=p, distinct_2=distinct_2(r["reply"]),
                      longest_repeat=longest_repeated_ngram(r["reply"]))
         return recs
+
+
+def anchored_vectors(ctx) -> InterventionVectors:
+    """The circuits' vectors with neutral-anchored prompt-phase ``dmu`` (read from the discovery
+    groups the circuits stage used, once per run and saved beside the replies)."""
+    if "anchored_vectors" not in ctx.cache:
+        model = ctx.model
+        emotional = discovery_prompts(ctx, ctx.result("elicit").groups)
+        neutral = build_prompts(model.render_chat, ctx.split("discovery"), [None], Template(ctx.cfg.model.template))
+        neurons, heads, n = neutral_anchored(model, emotional, neutral, ctx.emotions, ctx.cfg.decoding.batch_size)
+        vectors = ctx.result("circuits").vectors.with_prompt(neurons, heads, n)
+        vectors.save(ctx.run.path(f"{DIR}/anchored_vectors"))
+        ctx.run.adopt(f"{DIR}/anchored_vectors.safetensors")
+        ctx.run.adopt(f"{DIR}/anchored_vectors.json")
+        log.info("neutral-anchored prompt-phase vectors from %d groups", n)
+        ctx.cache["anchored_vectors"] = vectors
+    return ctx.cache["anchored_vectors"]
 
 
 def summarise(recs: list[dict]) -> dict:
@@ -239,6 +262,7 @@ def run(ctx) -> dict:
         "strengths": {meth: {e: str(v) for e, v in table.items()} for meth, table in strengths.items()},
         "calibrated": bool(m.calibrate),
         "reply_vectors": _reply_on(ctx),
+        "anchor": m.anchor,
         "sweeps": sweeps,
         "matched_fluency": matched,
         "steering_layers": runner.steer_layers,

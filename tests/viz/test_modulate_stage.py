@@ -46,3 +46,43 @@ def test_sweep_at_the_chosen_strength_reuses_exactly_the_headline_replies(viz_ru
         got = [{k: v for k, v in r.items() if k != "multiplier"} for r in sweep
                if r["method"] == method and r["multiplier"] == 1.0]
         assert got == want and len(want) > 0
+
+
+def test_neutral_anchor_gives_circuit_and_random_the_anchored_vectors(viz_run, tmp_path, monkeypatch):
+    """``modulate.anchor=neutral``: circuit and random get mu_e - mu_neutral in the prompt phase
+    (read once per run, saved), the reply phase and the study-style method are unchanged."""
+    import shutil
+
+    import torch
+
+    import circuits.stages.modulate as stage
+    from circuits.data.prompts import Template, build_prompts
+    from circuits.modulation.vectors import InterventionVectors, neutral_anchored
+    from circuits.stages.directions import discovery_prompts
+
+    run_dir = tmp_path / "run"
+    shutil.copytree(viz_run, run_dir)
+    cfg = load_run_config(run_dir)
+    cfg.modulate.anchor = "neutral"
+    ctx = RunContext(cfg, RunDir(run_dir))
+    split = ctx.split("test").subset(1, cfg.data.subset_seed)
+    runner = stage.Runner(ctx, split)
+    study = ctx.result("circuits").vectors
+
+    emotional = discovery_prompts(ctx, ctx.result("elicit").groups)
+    neutral = build_prompts(ctx.model.render_chat, ctx.split("discovery"), [None], Template(cfg.model.template))
+    neurons, heads, n = neutral_anchored(ctx.model, emotional, neutral, ctx.emotions, batch_size=7)
+    assert runner.vectors.n_groups == n > 0
+    assert torch.allclose(runner.vectors.neurons, neurons, atol=1e-4)
+    assert torch.allclose(runner.vectors.heads, heads, atol=1e-4)
+    assert runner.vectors.reply_heads is study.reply_heads and not torch.allclose(runner.vectors.heads, study.heads)
+    saved = InterventionVectors.load(run_dir / "modulate" / "anchored_vectors")
+    assert torch.equal(saved.heads, runner.vectors.heads) and torch.equal(saved.reply_neurons, study.reply_neurons)
+    assert stage.Runner(ctx, split).vectors is runner.vectors  # read once per run
+
+    used = []
+    monkeypatch.setattr(stage, "modulate", lambda model, circuit, vectors, *a, **k: used.append((circuit, vectors)))
+    for method in ("circuit", "random", "circuit_study"):
+        runner.context(method, "fear", stage.Strength())
+    fear = ctx.result("circuits").circuits["fear"]
+    assert used == [(fear, runner.vectors), (runner.random["fear"], runner.vectors), (fear, study)]
