@@ -190,6 +190,9 @@ class ModulateConfig:
     """The study's policy: heads at every position."""
     reply_vectors: bool = True
     """Circuit modulation adds the reply-phase dmu in decoding steps (the study: the prompt dmu)."""
+    random_draws: int = 1
+    """Random control circuits per emotion (disjoint from the circuit); their replies are pooled
+    and each draw's accuracy is kept in ``metrics.json``."""
     anchor: str = "group"
     """The prompt-phase dmu of ``circuit`` and ``random``: ``group``, the study's within-group
     contrast (how emotion e differs from the other five), or ``neutral``, ``mu_e - mu_neutral``

@@ -119,6 +119,7 @@ def _check_positive(cfg: Config) -> None:
         "smoke.n_prompts": cfg.smoke.n_prompts,
         "train.steps": cfg.train.steps,
         "train.batch_size": cfg.train.batch_size,
+        "modulate.random_draws": cfg.modulate.random_draws,
     }
     for key, value in checks.items():
         if value < 1:

@@ -47,6 +47,8 @@ def test_pretrained_name_maps_to_pretrained_group():
         (["steering.layers=[1,7]"], "layer 7"),
         (["reference.segment=[2,9]"], "layer 9"),
         (["modulate.scales={joy: 1.0}"], "'joy'"),
+        (["modulate.anchor=centre"], "'centre'"),
+        (["modulate.random_draws=0"], "modulate.random_draws"),
         (["data.source=study", "+data.nope=1"], "nope"),
     ],
 )

@@ -11,7 +11,8 @@ Methods, for every emotion and every (skeleton, valence) of the split:
   ``dmu`` centred on the group or anchored on the neutral prompt (``modulate.anchor``);
 - ``circuit_study``: the same circuit modulated exactly as the study does (last-prompt-token
   ``dmu`` everywhere, one ``s``);
-- ``random``: ``circuit``'s modulation on a random circuit with the same layer profile.
+- ``random``: ``circuit``'s modulation on random circuits with the same layer profile and no
+  node of the circuit (``modulate.random_draws`` draws per emotion, their replies pooled).
 
 Fairness: with ``modulate.calibrate`` each method's per-emotion strength is chosen on the
 *discovery* split from a grid, by one rule for all (the most accurate setting whose median
@@ -67,31 +68,39 @@ class Runner:
         m = cfg.modulate
         self.npos, self.hpos = Positions(m.neuron_positions), Positions(m.head_positions)
         rng = random.Random(cfg.seed)
-        self.random = {e: random_circuit(c, self.model, rng) for e, c in self.circuits.circuits.items()}
+        self.random_draws = [{e: random_circuit(c, self.model, rng) for e, c in self.circuits.circuits.items()}
+                             for _ in range(m.random_draws)]
+        self.random = self.random_draws[0]
         self.vectors = anchored_vectors(ctx) if m.anchor == "neutral" else self.circuits.vectors
         """``circuit`` and ``random``'s vectors (``circuit_study`` keeps the study's)."""
         self._unmodified: tuple | None = None
         """The neutral prompts' unmodified replies, labels and perplexities: the same for every
         target emotion (greedy decoding), so generated once."""
 
-    def context(self, method: str, emotion: str, strength):
+    def context(self, method: str, emotion: str, strength, draw: int = 0):
         model = self.model
         if method == "steering":
             s = self.ctx.cfg.steering
             return steer(model, self.directions, emotion, self.steer_layers, strength, Positions(s.positions),
                          ReadOut(s.readout))
         if method in ("circuit", "circuit_study", "random"):
-            circuit = self.random[emotion] if method == "random" else self.circuits.circuits[emotion]
+            circuit = self.random_draws[draw][emotion] if method == "random" else self.circuits.circuits[emotion]
             vectors = self.circuits.vectors if method == "circuit_study" else self.vectors
             return modulate(model, circuit, vectors, emotion, strength, self.npos, self.hpos)
         return contextlib.nullcontext()
 
     def run(self, method: str, emotion: str, strength=0.0, desc: str = "") -> list[dict]:
+        if method != "random":
+            return self._run(method, emotion, strength, desc)
+        return [dict(r, draw=d) for d in range(len(self.random_draws))
+                for r in self._run(method, emotion, strength, f"{desc} draw {d}", d)]
+
+    def _run(self, method: str, emotion: str, strength, desc: str, draw: int = 0) -> list[dict]:
         prompts = self.by_emotion[emotion] if method == "prompting" else self.neutral
         if method == "none" and self._unmodified is not None:
             replies, labels, ppl = self._unmodified
         else:
-            with self.context(method, emotion, strength):
+            with self.context(method, emotion, strength, draw):
                 replies = generate(self.model, [p.text for p in prompts], self.decoding, desc=desc,
                                    progress=self.ctx.cfg.progress)
             labels = self.judge.classify([r.text for r in replies])
@@ -263,6 +272,8 @@ def run(ctx) -> dict:
         "calibrated": bool(m.calibrate),
         "reply_vectors": _reply_on(ctx),
         "anchor": m.anchor,
+        "random_by_draw": {d: accuracy([r for r in by_method["random"] if r["draw"] == d])
+                           for d in range(m.random_draws)},
         "sweeps": sweeps,
         "matched_fluency": matched,
         "steering_layers": runner.steer_layers,

@@ -86,3 +86,27 @@ def test_neutral_anchor_gives_circuit_and_random_the_anchored_vectors(viz_run, t
         runner.context(method, "fear", stage.Strength())
     fear = ctx.result("circuits").circuits["fear"]
     assert used == [(fear, runner.vectors), (runner.random["fear"], runner.vectors), (fear, study)]
+
+
+def test_random_control_pools_disjoint_draws(ctx):
+    """``modulate.random_draws=2``: two different random circuits per emotion, none sharing a node
+    with the circuit; their replies are pooled, draw 0's equal the single-draw control's."""
+    import copy
+
+    import circuits.stages.modulate as stage
+
+    cfg = copy.deepcopy(ctx.cfg)
+    cfg.modulate.random_draws = 2
+    two = RunContext(cfg, ctx.run)
+    split = two.split("test").subset(1, cfg.data.subset_seed)
+    runner = stage.Runner(two, split)
+    fear = two.result("circuits").circuits["fear"]
+    a, b = (d["fear"] for d in runner.random_draws)
+    assert a != b and not (a.nodes & fear.nodes) and not (b.nodes & fear.nodes)
+    assert a.layer_profile() == b.layer_profile() == fear.layer_profile()
+    strength = stage.Strength(2.0, 1.0, True)
+    recs = runner.run("random", "fear", strength)
+    n = len(runner.neutral)
+    assert [r["draw"] for r in recs] == [0] * n + [1] * n
+    single = stage.Runner(ctx, split).run("random", "fear", strength)
+    assert [r["reply"] for r in recs[:n]] == [r["reply"] for r in single]
