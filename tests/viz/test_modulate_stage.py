@@ -95,9 +95,13 @@ def test_random_control_pools_disjoint_draws(ctx):
 
     import circuits.stages.modulate as stage
 
-    cfg = copy.deepcopy(ctx.cfg)
-    cfg.modulate.random_draws = 2
-    two = RunContext(cfg, ctx.run)
+    def with_draws(k):
+        cfg = copy.deepcopy(ctx.cfg)
+        cfg.modulate.random_draws = k
+        return RunContext(cfg, ctx.run)
+
+    two = with_draws(2)
+    cfg = two.cfg
     split = two.split("test").subset(1, cfg.data.subset_seed)
     runner = stage.Runner(two, split)
     fear = two.result("circuits").circuits["fear"]
@@ -108,5 +112,6 @@ def test_random_control_pools_disjoint_draws(ctx):
     recs = runner.run("random", "fear", strength)
     n = len(runner.neutral)
     assert [r["draw"] for r in recs] == [0] * n + [1] * n
-    single = stage.Runner(ctx, split).run("random", "fear", strength)
+    single = stage.Runner(with_draws(1), split).run("random", "fear", strength)
+    assert len(single) == n
     assert [r["reply"] for r in recs[:n]] == [r["reply"] for r in single]
