@@ -50,10 +50,11 @@ def random_circuit(circuit: Circuit, model: HookedModel, rng: random.Random, dis
     nodes: dict = {}
     for kind, size, make in (("heads", model.info.n_heads, HeadNode), ("neurons", model.info.d_mlp, NeuronNode)):
         for layer, k in profile[kind].items():
-            free = [i for i in range(size) if make(layer, i) not in taken]
+            own, free = [], []
+            for i in range(size):
+                (own if make(layer, i) in taken else free).append(i)
             drawn = rng.sample(free, min(k, len(free)))
-            if len(drawn) < k:
-                drawn += rng.sample([i for i in range(size) if make(layer, i) in taken], k - len(drawn))
+            drawn += rng.sample(own, k - len(drawn))  # empty unless the layer has too few free units
             nodes.update({make(layer, i): 0.0 for i in drawn})
     return Circuit.build(circuit.emotion, nodes, {"random_like": circuit.emotion, "disjoint": disjoint})
 

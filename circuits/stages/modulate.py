@@ -70,7 +70,6 @@ class Runner:
         rng = random.Random(cfg.seed)
         self.random_draws = [{e: random_circuit(c, self.model, rng) for e, c in self.circuits.circuits.items()}
                              for _ in range(m.random_draws)]
-        self.random = self.random_draws[0]
         self.vectors = anchored_vectors(ctx) if m.anchor == "neutral" else self.circuits.vectors
         """``circuit`` and ``random``'s vectors (``circuit_study`` keeps the study's)."""
         self._unmodified: tuple | None = None

@@ -85,7 +85,7 @@ def test_neutral_anchor_gives_circuit_and_random_the_anchored_vectors(viz_run, t
     for method in ("circuit", "random", "circuit_study"):
         runner.context(method, "fear", stage.Strength())
     fear = ctx.result("circuits").circuits["fear"]
-    assert used == [(fear, runner.vectors), (runner.random["fear"], runner.vectors), (fear, study)]
+    assert used == [(fear, runner.vectors), (runner.random_draws[0]["fear"], runner.vectors), (fear, study)]
 
 
 def test_random_control_pools_disjoint_draws(ctx):
