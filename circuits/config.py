@@ -206,15 +206,20 @@ class ModulateConfig:
     """Discovery skeletons per theme for calibration: 3 gives 90 prompts per emotion (one
     skeleton, 30 prompts, let sadness read 100% on discovery and 86% on test)."""
     prompt_scale_grid: list[float] = field(default_factory=lambda: [1.0, 1.5, 2.0, 3.0, 4.0])
-    reply_scale_grid: list[float] = field(default_factory=lambda: [0.5, 1.0, 2.0, 2.5, 2.75, 3.0])
-    """Circuit modulation's grid: on emo-tiny the accuracy-fluency knee of the reply-phase scale
-    lies between 2.5 and 3 (fear: 83% at 2/2.5, 87% at 2/3 but at 1.9x the perplexity)."""
+    reply_scale_grid: list[float] = field(default_factory=lambda: [0.5, 1.0, 2.0, 2.75, 4.0])
+    reply_steps_grid: list[int | None] = field(default_factory=lambda: [None, 2])
+    """Circuit modulation's grid is prompt x reply scale x reply steps. Pushed at every decoding
+    step, the reply-phase scale hits an accuracy-fluency knee between 2.5 and 3 on emo-tiny
+    (fear: 89% of discovery prompts at 1.5/2.75; 98% at 2/4 but at 14x the perplexity); pushed
+    for the first 2 steps only (an onset push), 2/4 gives fear 98% at 1.1x."""
     study_scale_grid: list[float] = field(default_factory=lambda: [0.5, 0.75, 1.0, 1.25, 1.5])
     alpha_grid: list[float] = field(default_factory=lambda: [2.0, 4.0, 8.0, 12.0, 16.0])
     scales: dict[str, float] = field(default_factory=lambda: {e: 1.0 for e in EMOTIONS})
     """Without calibration: each emotion's prompt-phase s (and the study-style circuit's s)."""
     reply_scales: dict[str, float] = field(default_factory=lambda: {e: 1.0 for e in EMOTIONS})
     """Without calibration: each emotion's reply-phase s."""
+    reply_steps: int | None = None
+    """Without calibration: decoding steps that get the reply-phase push (null: all)."""
     sweep_multipliers: list[float] = field(default_factory=lambda: [0.25, 0.5, 1.0, 1.5, 2.0])
     """Multipliers of the chosen strengths (circuit and steering) for the accuracy-fluency sweep."""
     sweep_per_theme: int | None = 2

@@ -132,13 +132,19 @@ class ScaleUnits:
 
 class PhasedAddToUnits:
     """:class:`AddToUnits` with one vector for the prompt (the prefill call) and another for
-    decoding steps: ``prompt_scale * prompt_values`` then ``reply_scale * reply_values``."""
+    decoding steps: ``prompt_scale * prompt_values`` then ``reply_scale * reply_values``, the
+    latter only in the first ``reply_steps`` decoding steps (None: every step)."""
 
     def __init__(self, index: Int[Tensor, " k"], prompt_values: Tensor, reply_values: Tensor, positions: Positions,
-                 prompt_scale: float, reply_scale: float) -> None:
+                 prompt_scale: float, reply_scale: float, reply_steps: int | None = None) -> None:
         self.prompt = AddToUnits(index, prompt_values, positions, prompt_scale)
         self.reply = AddToUnits(index, reply_values, positions, reply_scale)
+        self.reply_steps = reply_steps
 
     def __call__(self, act: Tensor) -> Tensor:
         step = decode_step()
-        return (self.prompt if step is None or step == 0 else self.reply)(act)
+        if step is None or step == 0:
+            return self.prompt(act)
+        if self.reply_steps is not None and step > self.reply_steps:
+            return act
+        return self.reply(act)

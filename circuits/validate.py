@@ -124,6 +124,12 @@ def _check_positive(cfg: Config) -> None:
     for key, value in checks.items():
         if value < 1:
             raise UserError(f"{key} must be >= 1, got {value}")
+    m = cfg.modulate
+    for key, steps in (("modulate.reply_steps", [m.reply_steps]), ("modulate.reply_steps_grid", list(m.reply_steps_grid))):
+        if any(k is not None and k < 1 for k in steps):
+            raise UserError(f"{key} must hold decoding-step counts >= 1 or null (every step), got {steps}")
+    if not m.reply_steps_grid:
+        raise UserError("modulate.reply_steps_grid is empty: give at least one entry, e.g. [null]")
     if cfg.decoding.temperature <= 0:
         raise UserError(f"decoding.temperature must be > 0, got {cfg.decoding.temperature}")
     if not 0 < cfg.decoding.top_p <= 1:

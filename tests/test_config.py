@@ -49,6 +49,9 @@ def test_pretrained_name_maps_to_pretrained_group():
         (["modulate.scales={joy: 1.0}"], "'joy'"),
         (["modulate.anchor=centre"], "'centre'"),
         (["modulate.random_draws=0"], "modulate.random_draws"),
+        (["modulate.reply_steps_grid=[null,0]"], "modulate.reply_steps_grid"),
+        (["modulate.reply_steps_grid=[]"], "modulate.reply_steps_grid"),
+        (["modulate.reply_steps=-1"], "modulate.reply_steps"),
         (["data.source=study", "+data.nope=1"], "nope"),
     ],
 )

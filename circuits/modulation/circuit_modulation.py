@@ -7,13 +7,18 @@ positions. Both are :class:`~circuits.interventions.Positions` values and can be
 Which ``dmu`` is added in decoding steps is a choice (:class:`Strength`): the study adds the
 last-prompt-token contrast everywhere (``reply_vectors=False``); with ``reply_vectors=True`` the
 decoding steps get the contrast measured over reply positions
-(:func:`circuits.modulation.vectors.reply_contrasts`), each with its own scale. Modulation is
-additive and happens inside :func:`modulate`, which restores the model on exit.
+(:func:`circuits.modulation.vectors.reply_contrasts`), each with its own scale. How long the
+decoding steps are pushed is a choice too (``reply_steps``): the study pushes every step; an
+*onset* push stops after the first few generated tokens and lets the model carry the emotion
+on by itself (on emo-tiny the emotion is committed in the opening tokens, and pushing past them
+mostly costs fluency). Modulation is additive and happens inside :func:`modulate`, which
+restores the model on exit.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -29,21 +34,28 @@ from circuits.sites import HeadsSite
 class Strength:
     """How hard to push: ``prompt`` scales the prompt-phase ``dmu``; ``reply`` scales the
     decoding-step ``dmu`` (the reply-phase contrast, or the prompt one when ``reply_vectors``
-    is off, in which case the study's single ``s`` is ``Strength(s, s, False)``)."""
+    is off, in which case the study's single ``s`` is ``Strength(s, s, False)``); ``reply_steps``
+    limits the decoding-step push to the first that many generated tokens (None: all)."""
 
     prompt: float = 1.0
     reply: float = 1.0
     reply_vectors: bool = False
+    reply_steps: int | None = None
 
     @classmethod
     def study(cls, s: float) -> Strength:
         return cls(s, s, False)
 
     def times(self, k: float) -> Strength:
-        return Strength(self.prompt * k, self.reply * k, self.reply_vectors)
+        return dataclasses.replace(self, prompt=self.prompt * k, reply=self.reply * k)
 
     def __str__(self) -> str:
-        return f"{self.prompt:g}/{self.reply:g}{' (reply dmu)' if self.reply_vectors else ''}"
+        notes = []
+        if self.reply_vectors:
+            notes.append("reply dmu")
+        if self.reply_steps is not None:
+            notes.append(f"first {self.reply_steps} steps")
+        return f"{self.prompt:g}/{self.reply:g}" + (f" ({', '.join(notes)})" if notes else "")
 
 
 def modulation_hooks(
@@ -62,10 +74,10 @@ def modulation_hooks(
     for site, idx in by_site(circuit.nodes).items():
         if isinstance(site, HeadsSite):
             hooks.append((site, PhasedAddToUnits(idx, p_heads[site.layer, idx], r_heads[site.layer, idx], head_positions,
-                                                 strength.prompt, strength.reply)))
+                                                 strength.prompt, strength.reply, strength.reply_steps)))
         else:
             hooks.append((site, PhasedAddToUnits(idx, p_neurons[site.layer, idx], r_neurons[site.layer, idx],
-                                                 neuron_positions, strength.prompt, strength.reply)))
+                                                 neuron_positions, strength.prompt, strength.reply, strength.reply_steps)))
     return hooks
 
 

@@ -7,8 +7,9 @@ Methods, for every emotion and every (skeleton, valence) of the split:
 - ``prompting``: the emotion prompt (the study's prompting baseline);
 - ``steering``: the neutral prompt with the emotion's direction added (``steering.*``);
 - ``circuit``: the neutral prompt with the emotion's circuit modulated, the study's position
-  policy, reply-phase ``dmu`` in decoding steps (``modulate.reply_vectors``), the prompt-phase
-  ``dmu`` centred on the group or anchored on the neutral prompt (``modulate.anchor``);
+  policy, reply-phase ``dmu`` in decoding steps (``modulate.reply_vectors``), for every step or
+  only the first few (an onset push, ``modulate.reply_steps_grid``), the prompt-phase ``dmu``
+  centred on the group or anchored on the neutral prompt (``modulate.anchor``);
 - ``circuit_study``: the same circuit modulated exactly as the study does (last-prompt-token
   ``dmu`` everywhere, one ``s``);
 - ``random``: ``circuit``'s modulation on random circuits with the same layer profile and no
@@ -159,7 +160,8 @@ def calibrate(ctx) -> dict:
     limit = m.fluency_factor * base["median_perplexity"]
     grids = {
         "steering": list(m.alpha_grid),
-        "circuit": [Strength(p, r, _reply_on(ctx)) for p, r in itertools.product(m.prompt_scale_grid, m.reply_scale_grid)],
+        "circuit": [Strength(p, r, _reply_on(ctx), k)
+                    for p, r, k in itertools.product(m.prompt_scale_grid, m.reply_scale_grid, m.reply_steps_grid)],
         "circuit_study": [Strength.study(s) for s in m.study_scale_grid],
     }
     chosen: dict = {k: {} for k in grids}
@@ -180,7 +182,8 @@ def fixed_strengths(ctx) -> dict:
     m = ctx.cfg.modulate
     return {
         "steering": {e: ctx.cfg.steering.alpha for e in ctx.emotions},
-        "circuit": {e: Strength(m.scales.get(e, 1.0), m.reply_scales.get(e, 1.0), _reply_on(ctx)) for e in ctx.emotions},
+        "circuit": {e: Strength(m.scales.get(e, 1.0), m.reply_scales.get(e, 1.0), _reply_on(ctx), m.reply_steps)
+                    for e in ctx.emotions},
         "circuit_study": {e: Strength.study(m.scales.get(e, 1.0)) for e in ctx.emotions},
     }
 

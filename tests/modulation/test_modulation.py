@@ -10,7 +10,7 @@ import torch
 from circuits.circuit.circuit import Circuit
 from circuits.circuit.nodes import HeadNode, NeuronNode
 from circuits.generation import Decoding, decode_step, generate
-from circuits.interventions import AddToUnits, Positions
+from circuits.interventions import AddToUnits, PhasedAddToUnits, Positions
 from circuits.modulation.circuit_modulation import Strength, modulate
 from circuits.modulation.vectors import InterventionVectors
 from circuits.sites import NeuronsSite
@@ -77,10 +77,10 @@ def test_context_restores_the_model_after_an_exception(emo_tiny, setup):
 
 
 class _Recorder:
-    """Records, per forward call, which positions an AddToUnits edit changed."""
+    """Records, per forward call, which positions an edit (by default an AddToUnits) changed."""
 
-    def __init__(self, positions: Positions) -> None:
-        self.edit = AddToUnits(torch.tensor([3]), torch.tensor([1.0]), positions, 1.0)
+    def __init__(self, positions: Positions, edit=None) -> None:
+        self.edit = edit or AddToUnits(torch.tensor([3]), torch.tensor([1.0]), positions, 1.0)
         self.calls: list[tuple[int | None, int, list[int]]] = []
 
     def __call__(self, act):
@@ -106,3 +106,37 @@ def test_position_policy_hits_exactly_the_intended_positions(emo_tiny, setup, po
     expected_step = [0] if policy in (Positions.LAST, Positions.ALL, Positions.GENERATED) else []
     assert rec.calls[0][2] == expected_prefill
     assert all(c[2] == expected_step for c in rec.calls[1:])
+
+
+@pytest.mark.parametrize("reply_steps", [None, 1, 3])
+def test_onset_push_stops_after_reply_steps(emo_tiny, setup, reply_steps):
+    """An onset push edits the prompt and the first ``reply_steps`` decoding steps, nothing after."""
+    _, _, texts = setup
+    one = torch.tensor([1.0])
+    rec = _Recorder(Positions.LAST, PhasedAddToUnits(torch.tensor([3]), one, one, Positions.LAST, 1.0, 1.0, reply_steps))
+    n_prompt = len(emo_tiny.token_ids(texts[0]))
+    with emo_tiny.hooks([(NeuronsSite(2), rec)]):
+        generate(emo_tiny, texts[:1], Decoding(max_new_tokens=6, min_new_tokens=6, batch_size=1), progress=False)
+    assert rec.calls[0][2] == [n_prompt - 1]
+    edited_steps = [c[0] for c in rec.calls[1:] if c[2] == [0]]
+    assert edited_steps == list(range(1, 6 if reply_steps is None else reply_steps + 1))
+
+
+def test_onset_push_is_the_full_push_while_it_lasts(emo_tiny, setup):
+    """``reply_steps`` beyond the reply's length is the every-step push token for token; a short
+    onset changes the replies (the push matters) and keeps their first tokens."""
+    vectors, circuit, texts = setup
+    dec = Decoding(max_new_tokens=24, batch_size=8)
+    runs = {}
+    for steps in (None, 24, 2):
+        with modulate(emo_tiny, circuit, vectors, "anger", Strength(2.0, 3.0, True, steps)):
+            runs[steps] = [r.token_ids for r in generate(emo_tiny, texts, dec, progress=False)]
+    assert runs[24] == runs[None]
+    assert runs[2] != runs[None]
+    assert [r[:3] for r in runs[2]] == [r[:3] for r in runs[None]], "the first 3 tokens see the same push"
+
+
+def test_strength_scales_keep_the_onset():
+    s = Strength(2.0, 4.0, True, 2)
+    assert s.times(1.5) == Strength(3.0, 6.0, True, 2)
+    assert str(s) == "2/4 (reply dmu, first 2 steps)" and str(Strength.study(1.5)) == "1.5/1.5"

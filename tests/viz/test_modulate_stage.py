@@ -115,3 +115,37 @@ def test_random_control_pools_disjoint_draws(ctx):
     single = stage.Runner(with_draws(1), split).run("random", "fear", strength)
     assert len(single) == n
     assert [r["reply"] for r in recs[:n]] == [r["reply"] for r in single]
+
+
+def test_calibration_searches_prompt_x_reply_x_steps_and_keeps_the_fluency_limit(viz_run, tmp_path, monkeypatch):
+    """Calibration tries every (prompt scale, reply scale, reply steps) of the grids and picks, by
+    the one rule, the most accurate setting within the fluency limit, not a more accurate one
+    beyond it. Replies are stubbed: this checks the search and the rule, not generation."""
+    import shutil
+
+    import circuits.stages.modulate as stage
+
+    run_dir = tmp_path / "run"
+    shutil.copytree(viz_run, run_dir)
+    cfg = load_run_config(run_dir)
+    m = cfg.modulate
+    m.prompt_scale_grid, m.reply_scale_grid, m.reply_steps_grid = [1.0, 2.0], [1.0, 3.0], [None, 2]
+    m.alpha_grid, m.study_scale_grid, m.fluency_factor = [4.0], [1.0], 2.0
+    ctx = RunContext(cfg, RunDir(run_dir))
+    reply_on = stage._reply_on(ctx)
+    best, too_rough = stage.Strength(1.0, 3.0, reply_on, 2), stage.Strength(2.0, 3.0, reply_on, None)
+    seen = []
+
+    def fake_run(self, method, emotion, strength=0.0, desc=""):
+        seen.append((method, emotion, strength))
+        acc, ppl = {best: (0.9, 1.9), too_rough: (1.0, 2.5)}.get(strength, (0.5, 1.2))
+        return [{"correct": i < 10 * acc, "perplexity": 1.0 if method == "none" else ppl, "distinct_2": 1.0,
+                 "longest_repeat": 1} for i in range(10)]
+
+    monkeypatch.setattr(stage.Runner, "run", fake_run)
+    cal = stage.calibrate(ctx)
+    assert cal["limit"] == 2.0
+    tried = {s for meth, e, s in seen if meth == "circuit" and e == "fear"}
+    assert tried == {stage.Strength(p, r, reply_on, k) for p in (1.0, 2.0) for r in (1.0, 3.0) for k in (None, 2)}
+    assert all(cal["strengths"]["circuit"][e] == best for e in ctx.emotions)
+    assert "first 2 steps" in (run_dir / "modulate" / "calibration.md").read_text()
