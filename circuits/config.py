@@ -182,8 +182,9 @@ class CircuitConfig:
 class ModulateConfig:
     split: str = "test"
     per_theme: int | None = None
-    """Skeletons per theme for the headline comparison (null: the whole split, within the
-    model's CPU budget)."""
+    """Skeletons per theme of the whole split for the headline comparison (null: all of them),
+    within the model's CPU budget. Independent of ``data.per_theme``, which sizes the
+    discovery work (and calibration) that the comparison then tests."""
     neuron_positions: str = "last"
     """The study's policy: neurons at the last position of every forward call."""
     head_positions: str = "all"

@@ -25,7 +25,7 @@ class RunContext:
         self.cfg = cfg
         self.run = run
         self._results: dict[str, Any] = {}
-        self._splits: dict[str, SEVSplit] = {}
+        self._splits: dict[tuple[str, int | None], SEVSplit] = {}
         self.cache: dict[str, Any] = {}
         """Values a stage derives once and uses in several places (e.g. the modulate stage's
         neutral-anchored vectors, read once for calibration, headline and sweep)."""
@@ -56,12 +56,19 @@ class RunContext:
         return make_judge(self.cfg.judge.kind)
 
     def split(self, name: str) -> SEVSplit:
+        """Split ``name`` as the run's discovery work sees it: ``data.per_theme`` skeletons per
+        theme, capped by the model's CPU budget."""
+        return self.split_of(name, self.cfg.data.per_theme)
+
+    def split_of(self, name: str, per_theme: int | None) -> SEVSplit:
+        """``per_theme`` skeletons per theme of the *whole* split ``name`` (None: all of it),
+        capped by the model's CPU budget; the same stratified draw as :meth:`split`'s."""
         from circuits.data.splits import effective_per_theme, load_split
 
-        if name not in self._splits:
-            per_theme = effective_per_theme(self.cfg.data, self.cfg.model.cpu_per_theme, self.device != "cpu")
-            self._splits[name] = load_split(self.cfg.data, name, per_theme)
-        return self._splits[name]
+        n = effective_per_theme(per_theme, self.cfg.model.cpu_per_theme, self.device != "cpu")
+        if (name, n) not in self._splits:
+            self._splits[name, n] = load_split(self.cfg.data, name, n)
+        return self._splits[name, n]
 
     @property
     def emotions(self) -> tuple[str, ...]:

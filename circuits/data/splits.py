@@ -33,8 +33,9 @@ def load_split(data: DataConfig, name: str, per_theme: int | None = None) -> SEV
     return split.subset(per_theme, seed=data.subset_seed)
 
 
-def effective_per_theme(data: DataConfig, cpu_per_theme: int | None, on_gpu: bool) -> int | None:
-    """The subset size a run uses: ``data.per_theme``, capped by the model's CPU budget on CPU."""
+def effective_per_theme(per_theme: int | None, cpu_per_theme: int | None, on_gpu: bool) -> int | None:
+    """The subset size a run uses: ``per_theme`` (e.g. ``data.per_theme``; None: all), capped by
+    the model's CPU budget on CPU."""
     if on_gpu or cpu_per_theme is None:
-        return data.per_theme
-    return cpu_per_theme if data.per_theme is None else min(data.per_theme, cpu_per_theme)
+        return per_theme
+    return cpu_per_theme if per_theme is None else min(per_theme, cpu_per_theme)

@@ -206,9 +206,7 @@ def run(ctx) -> dict:
     else:
         cal, strengths = None, fixed_strengths(ctx)
     strengths["random"] = strengths["circuit"]
-    split = ctx.split(m.split)
-    if m.per_theme is not None:
-        split = split.subset(m.per_theme, cfg.data.subset_seed)
+    split = ctx.split_of(m.split, m.per_theme)
     runner = Runner(ctx, split)
     records: list[dict] = []
     for method in METHODS:

@@ -80,3 +80,24 @@ def test_stratified_subset_is_balanced_and_deterministic():
     b = load_split(DataConfig(), "test", per_theme=2)
     assert a == b
     assert all(len(v) == 2 for v in a.by_theme().values())
+
+
+def test_evaluation_split_is_drawn_from_the_whole_split_within_the_cpu_budget(tmp_path):
+    """``ctx.split`` sizes the discovery work by ``data.per_theme``; ``ctx.split_of`` draws from the
+    whole split (None: all of it), the same stratified draw for the same size, and both are capped
+    by the model's CPU budget on CPU."""
+    from circuits.artifacts import RunDir
+    from circuits.pipeline import RunContext
+    from circuits.run import compose
+
+    def ctx(*overrides):
+        return RunContext(compose(["model.device=cpu", f"out_dir={tmp_path}", *overrides]), RunDir(tmp_path))
+
+    c = ctx("data.per_theme=2")
+    work, whole, four = c.split("test"), c.split_of("test", None), c.split_of("test", 4)
+    assert all(len(v) == 2 for v in work.by_theme().values())
+    assert all(len(v) == 4 for v in four.by_theme().values())
+    assert len(whole.skeletons) == len(c.split_of("test", 10**6).skeletons) > len(four.skeletons)
+    assert c.split_of("test", 2) == work
+    capped = ctx("data.per_theme=2", "model.cpu_per_theme=1")
+    assert all(len(v) == 1 for v in capped.split_of("test", None).by_theme().values())

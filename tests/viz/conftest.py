@@ -29,6 +29,7 @@ SMALL_REPRODUCE = [
     "circuit.max_prompts=12",
     "circuit.size_multipliers=[1.0]",
     "circuit.necessity_draws=3",
+    "modulate.per_theme=1",
     "modulate.calibrate=false",
     "modulate.sweep_multipliers=[1.0]",
     "modulate.sweep_per_theme=1",
