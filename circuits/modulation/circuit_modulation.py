@@ -72,12 +72,11 @@ def modulation_hooks(
     r_neurons, r_heads = vectors.of(emotion, "reply") if strength.reply_vectors else (p_neurons, p_heads)
     hooks = []
     for site, idx in by_site(circuit.nodes).items():
-        if isinstance(site, HeadsSite):
-            hooks.append((site, PhasedAddToUnits(idx, p_heads[site.layer, idx], r_heads[site.layer, idx], head_positions,
-                                                 strength.prompt, strength.reply, strength.reply_steps)))
-        else:
-            hooks.append((site, PhasedAddToUnits(idx, p_neurons[site.layer, idx], r_neurons[site.layer, idx],
-                                                 neuron_positions, strength.prompt, strength.reply, strength.reply_steps)))
+        heads = isinstance(site, HeadsSite)
+        prompt, reply = (p_heads, r_heads) if heads else (p_neurons, r_neurons)
+        hooks.append((site, PhasedAddToUnits(idx, prompt[site.layer, idx], reply[site.layer, idx],
+                                             head_positions if heads else neuron_positions,
+                                             strength.prompt, strength.reply, strength.reply_steps)))
     return hooks
 
 
