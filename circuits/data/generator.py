@@ -1,6 +1,6 @@
 """A deterministic generator of the project's own SEV data (from :mod:`circuits.data.templates`).
 
-A skeleton combines, within one *group* of a theme (templates.py), a scenario frame, a thing and
+A skeleton combines, within one *group* of a theme (``themes.json``), a scenario frame, a thing and
 an agent into the scenario, and one outcome triple with the same agent and thing into its three
 events, so the events differ only in outcome.
 
@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from circuits.data.sev import Skeleton, dumps_sev
-from circuits.data.templates import EMOTION_WORDS, THEMES
+from circuits.data.templates import EMOTION_WORDS, THEMES, Group, Theme
 from circuits.emotions import VALENCES
 
 SPLIT_NAMES: tuple[str, ...] = ("discovery", "test", "train")
@@ -91,24 +91,24 @@ def _check_text(text: str, where: str) -> None:
         raise ValueError(f"emotion word(s) {sorted(found)} in {where}: {text!r}")
 
 
-def _group(ti: int, gi: int) -> dict:
-    return THEMES[ti]["groups"][gi]
+def _group(ti: int, gi: int) -> Group:
+    return THEMES[ti].groups[gi]
 
 
 def _combos_by_split() -> dict[str, dict[tuple[int, int], list[_Combo]]]:
     """Every (frame, thing) combination of every group, assigned to exactly one split."""
     pools: dict[str, dict[tuple[int, int], list[_Combo]]] = {s: {} for s in SPLIT_NAMES}
     for ti, theme in enumerate(THEMES):
-        for gi, group in enumerate(theme["groups"]):
-            frames = list(group["scenarios"]) + list(group["test_scenarios"])
-            things = list(group["things"]) + list(group["test_things"])
-            held_frames, held_things = set(group["test_scenarios"]), set(group["test_things"])
+        for gi, group in enumerate(theme.groups):
+            frames = list(group.scenarios) + list(group.test_scenarios)
+            things = list(group.things) + list(group.test_things)
+            held_frames, held_things = set(group.test_scenarios), set(group.test_things)
             test, rest = [], []
             for frame in frames:
                 for thing in things:
                     combo = _Combo(ti, gi, frame, thing)
                     (test if frame in held_frames or thing in held_things else rest).append(combo)
-            random.Random(f"{PARTITION_SEED}:{theme['prefix']}:{gi}").shuffle(rest)
+            random.Random(f"{PARTITION_SEED}:{theme.prefix}:{gi}").shuffle(rest)
             pools["test"][(ti, gi)] = test
             pools["discovery"][(ti, gi)] = rest[:DISCOVERY_COMBOS_PER_GROUP]
             pools["train"][(ti, gi)] = rest[DISCOVERY_COMBOS_PER_GROUP:]
@@ -152,9 +152,9 @@ def generate(n_per_theme: int, seed: int, split: str, exclude: Collection[str] =
     pools = _combos_by_split()[split]
     out: list[GeneratedSkeleton] = []
     for ti, theme in enumerate(THEMES):
-        rng = random.Random(f"{seed}:{split}:{theme['prefix']}")
+        rng = random.Random(f"{seed}:{split}:{theme.prefix}")
         group_ids = [key for key in pools if key[0] == ti]
-        streams = {key: iter(_candidates(pools[key], _group(*key)["agents"], rng)) for key in group_ids}
+        streams = {key: iter(_candidates(pools[key], _group(*key).agents, rng)) for key in group_ids}
         outcome_orders: dict[tuple[int, int], list[int]] = {key: [] for key in group_ids}
         seen: set[str] = set()
         chosen: list[GeneratedSkeleton] = []
@@ -167,14 +167,14 @@ def generate(n_per_theme: int, seed: int, split: str, exclude: Collection[str] =
                     chosen.append(skel)
         if len(chosen) < n_per_theme:
             raise ValueError(
-                f"the {split} pool of theme {theme['theme']!r} holds only {len(chosen)} distinct scenarios, "
+                f"the {split} pool of theme {theme.name!r} holds only {len(chosen)} distinct scenarios, "
                 f"{n_per_theme} were asked for"
             )
         out.extend(chosen)
     return out
 
 
-def _next_skeleton(streams, key, seen, excluded, outcome_orders, rng, theme, split, index):
+def _next_skeleton(streams, key, seen, excluded, outcome_orders, rng, theme: Theme, split, index):
     """The next usable skeleton of group ``key``, or None (and the group dropped) when it is spent."""
     group = _group(*key)
     for combo, agent in streams[key]:
@@ -184,15 +184,15 @@ def _next_skeleton(streams, key, seen, excluded, outcome_orders, rng, theme, spl
             continue
         seen.add(norm)
         if not outcome_orders[key]:
-            order = list(range(len(group["outcomes"])))
+            order = list(range(len(group.outcomes)))
             rng.shuffle(order)
             outcome_orders[key] = order
-        outcome = group["outcomes"][outcome_orders[key].pop()]
+        outcome = group.outcomes[outcome_orders[key].pop()]
         events = {v: render(frame, agent, combo.thing) for v, frame in zip(VALENCES, outcome)}
-        sid = _skeleton_id(theme["prefix"], split, index)
+        sid = _skeleton_id(theme.prefix, split, index)
         for text, where in [(scenario, "scenario")] + [(events[v], f"{v} event") for v in VALENCES]:
             _check_text(text, f"{sid} {where}")
-        skeleton = Skeleton(sid, theme["theme"], scenario, events["positive"], events["neutral"], events["negative"])
+        skeleton = Skeleton(sid, theme.name, scenario, events["positive"], events["neutral"], events["negative"])
         return GeneratedSkeleton(skeleton, agent, combo.thing, combo.frame)
     del streams[key]
     return None

@@ -1,7 +1,10 @@
-"""The project's SEV generator: determinism, counts, disjoint splits, no emotion words, shipped files."""
+"""The project's SEV generator and its data file: determinism, counts, disjoint splits, no emotion words,
+shipped files; ``themes.json`` loaded strictly into frozen dataclasses."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import re
 from itertools import combinations
 from pathlib import Path
@@ -15,11 +18,22 @@ from circuits.data.generator import (
     project_splits,
     write_project_splits,
 )
-from circuits.data.prompts import Template, build_prompts
+from circuits.data.prompts import build_prompts
 from circuits.data.sev import dumps_sev, load_sev
-from circuits.data.templates import EMOTION_WORDS, THEMES
+from circuits.data.templates import (
+    EMOTION_WORDS,
+    THEMES,
+    THEMES_FILE,
+    Group,
+    TemplateData,
+    TemplateFileError,
+    Theme,
+    load_templates,
+    read_templates,
+)
 from circuits.emotions import EMOTIONS, VALENCES
 from circuits.paths import PROJECT_SEV_DIR
+from circuits.vocab import Template
 
 SPLITS = ("discovery", "test", "train")
 
@@ -34,13 +48,13 @@ def _texts(g: GeneratedSkeleton) -> list[str]:
     return [s.scenario, s.positive, s.neutral, s.negative]
 
 
-def test_deterministic():
+def test_generation_is_deterministic_for_a_seed():
     assert project_splits(0) == project_splits(0)
     assert generate(5, 3, "train") == generate(5, 3, "train")
     assert generate(20, 1, "discovery") != generate(20, 2, "discovery")
 
 
-def test_counts(splits):
+def test_every_theme_has_the_same_count_in_every_split(splits):
     assert len(THEMES) >= 8
     n_themes = len(THEMES)
     assert len(splits["discovery"]) == 20 * n_themes >= 160
@@ -54,7 +68,7 @@ def test_counts(splits):
         assert len(set(per_theme.values())) == 1
 
 
-def test_skeleton_ids(splits):
+def test_skeleton_ids_are_unique_and_name_their_split(splits):
     patterns = {
         "discovery": r"[a-z]+_\d{3}",
         "test": r"[a-z]+_test_\d{3}",
@@ -90,8 +104,8 @@ def test_splits_disjoint_for_different_seeds():
 
 
 def test_held_out_content_only_in_test(splits):
-    held_things = {t for theme in THEMES for g in theme["groups"] for t in g["test_things"]}
-    held_frames = {f for theme in THEMES for g in theme["groups"] for f in g["test_scenarios"]}
+    held_things = {t for theme in THEMES for g in theme.groups for t in g.test_things}
+    held_frames = {f for theme in THEMES for g in theme.groups for f in g.test_scenarios}
     assert held_things and held_frames
     for name in ("discovery", "train"):
         assert not {g.thing for g in splits[name]} & held_things
@@ -105,11 +119,13 @@ def test_held_out_content_only_in_test(splits):
     assert {g.frame for g in splits["test"]} >= held_frames
 
 
-def test_things_unique_across_templates():
-    things = [t for theme in THEMES for g in theme["groups"] for t in list(g["things"]) + list(g["test_things"])]
+def test_things_and_prefixes_are_unique_across_themes():
+    things = [t for theme in THEMES for g in theme.groups for t in g.things + g.test_things]
     assert len(set(things)) == len(things)
-    prefixes = [theme["prefix"] for theme in THEMES]
+    prefixes = [theme.prefix for theme in THEMES]
     assert len(set(prefixes)) == len(prefixes)
+    names = [theme.name for theme in THEMES]
+    assert len(set(names)) == len(names)
 
 
 def test_events_share_agent_and_thing(splits):
@@ -127,14 +143,14 @@ def test_events_share_agent_and_thing(splits):
             assert len({s.positive, s.neutral, s.negative}) == 3
 
 
-def test_lengths(splits):
+def test_scenarios_and_events_have_10_to_25_words(splits):
     for name in SPLITS:
         for g in splits[name]:
             for text in _texts(g):
                 assert 10 <= len(text.split()) <= 25, text
 
 
-def test_no_emotion_words(splits):
+def test_no_emotion_word_or_slot_in_scenarios_and_events(splits):
     assert len(EMOTION_WORDS) >= 60
     assert all(w == w.lower() for w in EMOTION_WORDS)
     for name in SPLITS:
@@ -156,7 +172,7 @@ def test_generate_rejects_bad_arguments():
         generate(10_000, 0, "discovery")
 
 
-def test_exclude_scenarios():
+def test_excluded_scenarios_are_not_generated():
     first = generate(3, 0, "discovery")
     again = generate(3, 0, "discovery", exclude=[g.skeleton.scenario.upper() for g in first])
     assert not {g.skeleton.scenario for g in first} & {g.skeleton.scenario for g in again}
@@ -184,9 +200,110 @@ def test_shipped_files_give_prompts(name):
         assert len(build_prompts(lambda m: "", subset, EMOTIONS, Template.SYSTEM)) == 2_880
 
 
-def test_write_project_splits(tmp_path: Path, splits):
+def test_write_project_splits_writes_discovery_and_test_as_generated(tmp_path: Path, splits):
     write_project_splits(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["discovery.jsonl", "test.jsonl"]
     for name in ("discovery", "test"):
         text = (tmp_path / f"{name}.jsonl").read_text(encoding="utf-8")
         assert text == dumps_sev([g.skeleton for g in splits[name]])
+
+
+# ---------------------------------------------------------------- themes.json and its loader
+
+THEMES_PATH = Path(__file__).resolve().parents[2] / "circuits" / "data" / THEMES_FILE
+
+
+def _field_names(cls) -> list[str]:
+    return [f.name for f in dataclasses.fields(cls)]
+
+
+def test_themes_json_has_exactly_the_dataclass_fields_in_their_order():
+    raw = json.loads(THEMES_PATH.read_text(encoding="utf-8"))
+    assert list(raw) == _field_names(TemplateData)
+    for theme in raw["themes"]:
+        assert list(theme) == _field_names(Theme)
+        for group in theme["groups"]:
+            assert list(group) == _field_names(Group)
+    assert len(raw["emotion_words"]) == len(set(raw["emotion_words"])) == len(EMOTION_WORDS)
+
+
+def test_themes_json_is_pretty_printed_utf8_ending_with_a_newline():
+    text = THEMES_PATH.read_bytes().decode("utf-8")
+    assert text == json.dumps(json.loads(text), indent=2, ensure_ascii=False) + "\n"
+
+
+def test_loaded_templates_are_frozen_dataclasses_with_typed_fields():
+    data = load_templates()
+    assert isinstance(data, TemplateData) and isinstance(data.themes, tuple)
+    assert THEMES is data.themes and EMOTION_WORDS is data.emotion_words
+    assert isinstance(EMOTION_WORDS, frozenset) and all(isinstance(w, str) for w in EMOTION_WORDS)
+    for theme in THEMES:
+        assert isinstance(theme, Theme) and isinstance(theme.name, str) and isinstance(theme.prefix, str)
+        assert isinstance(theme.groups, tuple) and theme.groups
+        for group in theme.groups:
+            assert isinstance(group, Group) and isinstance(group.kind, str)
+            for name in ("agents", "things", "test_things", "scenarios", "test_scenarios"):
+                pool = getattr(group, name)
+                assert isinstance(pool, tuple) and pool and all(isinstance(x, str) for x in pool), name
+            assert isinstance(group.outcomes, tuple)
+            for triple in group.outcomes:
+                assert isinstance(triple, tuple) and len(triple) == 3 and all(isinstance(x, str) for x in triple)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        THEMES[0].prefix = "other"  # type: ignore[misc]
+
+
+def test_groups_have_the_documented_sizes():
+    """The module docstring: two groups per theme; 6 agents, 9 things (+2 held out), 6 scenario
+    frames (+1 held out), 6 outcome triples per group."""
+    assert len(THEMES) == 10
+    for theme in THEMES:
+        assert len(theme.groups) == 2
+        for g in theme.groups:
+            sizes = (len(g.agents), len(g.things), len(g.test_things), len(g.scenarios), len(g.test_scenarios))
+            assert sizes + (len(g.outcomes),) == (6, 9, 2, 6, 1, 6), (theme.name, g.kind)
+
+
+def test_load_templates_reads_the_file_once():
+    assert load_templates() is load_templates()
+    assert read_templates() == load_templates()  # an uncached re-read gives equal content
+
+
+def _write_modified(tmp_path: Path, change) -> Path:
+    raw = json.loads(THEMES_PATH.read_text(encoding="utf-8"))
+    change(raw)
+    path = tmp_path / "themes.json"
+    path.write_text(json.dumps(raw), encoding="utf-8")
+    return path
+
+
+def _del(d: dict, key: str) -> None:
+    del d[key]
+
+
+@pytest.mark.parametrize(
+    "change,field,problem",
+    [
+        (lambda r: r["themes"][1]["groups"][0].update(colour="red"), "themes[1].groups[0].colour", "unknown field"),
+        (lambda r: _del(r["themes"][0]["groups"][1], "test_things"), "themes[0].groups[1].test_things", "missing field"),
+        (lambda r: _del(r["themes"][2], "prefix"), "themes[2].prefix", "missing field"),
+        (lambda r: r.update(version=2), "version", "unknown field"),
+        (lambda r: _del(r, "emotion_words"), "emotion_words", "missing field"),
+        (lambda r: r["themes"][0].update(name=["Work"]), "themes[0].name", "expected a string"),
+        (lambda r: r["themes"][0]["groups"][0].update(agents="my manager"), "themes[0].groups[0].agents", "expected a list"),
+        (lambda r: r["themes"][0]["groups"][0]["outcomes"][3].pop(), "themes[0].groups[0].outcomes[3]", "expected 3 items"),
+        (lambda r: r["themes"][3]["groups"][0]["things"].append(7), "themes[3].groups[0].things[9]", "expected a string"),
+        (lambda r: r["emotion_words"].append("angry"), "emotion_words", "repeated entries"),
+    ],
+)
+def test_read_templates_rejects_bad_files_naming_file_and_field(tmp_path: Path, change, field, problem):
+    path = _write_modified(tmp_path, change)
+    with pytest.raises(TemplateFileError) as info:
+        read_templates(path)
+    assert str(info.value).startswith(f"{path}: {field}: {problem}"), str(info.value)
+
+
+def test_read_templates_rejects_invalid_json(tmp_path: Path):
+    path = tmp_path / "themes.json"
+    path.write_text('{"themes": [', encoding="utf-8")
+    with pytest.raises(TemplateFileError, match="not valid JSON"):
+        read_templates(path)
