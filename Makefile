@@ -27,7 +27,7 @@ reproduce-real: $(STAMP) ## the same on SmolLM2-135M-Instruct (CPU subset, <= 45
 	$(OFFLINE) $(RUN) experiment=reproduce_real
 
 bench: $(STAMP) ## speed benchmarks, ratios measured side by side (writes outputs/bench)
-	$(OFFLINE) $(PY) -m circuits.bench
+	$(OFFLINE) $(PY) scripts/bench.py
 
 emo-tiny: $(STAMP) ## retrain emo-tiny and its judge from scratch and replace the shipped checkpoint
 	$(OFFLINE) $(RUN) experiment=train_emo_tiny train.out_dir=circuits/testbed/checkpoint

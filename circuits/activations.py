@@ -1,8 +1,12 @@
-"""Reading activations at the last prompt token, streamed over batches.
+"""Reading activations: what a model computes at chosen sites, without a full activation cache.
 
-Only the requested sites are hooked and only the last position is kept, so memory grows with
-the batch, not with the dataset or the model: no full activation cache is ever built. A forward
-pass stops after the deepest requested layer.
+- :func:`read_last_token`: the last prompt token of many prompts, streamed over batches (memory
+  grows with the batch, not with the dataset);
+- :func:`attention_patterns`, :func:`projections`, :func:`neuron_activations`: every position
+  of a few texts, what the views of :mod:`circuits.viz.views` show.
+
+Only the requested sites are hooked (:class:`~circuits.model.backend.Record`), and a forward pass
+stops after the deepest layer it needs.
 """
 
 from __future__ import annotations
@@ -14,28 +18,15 @@ from jaxtyping import Float
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from circuits.model.backend import HookedModel
-from circuits.sites import EmbedSite, Site
-
-
-class _LastPositionRecorder:
-    """A hook that stores a copy of the activation at position -1 (the last prompt token)."""
-
-    def __init__(self) -> None:
-        self.chunks: list[Tensor] = []
-
-    def __call__(self, activation: Tensor) -> None:
-        self.chunks.append(activation[:, -1].detach().to(torch.float32).clone())
-
-
-def _stop_layer(sites: Sequence[Site], n_layers: int) -> int | None:
-    deepest = max((getattr(s, "layer", 0) for s in sites), default=0)
-    return deepest + 1 if deepest + 1 < n_layers else None
+from circuits.directions.emotion_directions import EmotionDirections
+from circuits.model.backend import Backend, Record, length_batches, stop_layer
+from circuits.nodes import HeadNode, NeuronNode
+from circuits.sites import NeuronsSite, PatternSite, ResidSite, Site
 
 
 @torch.inference_mode()
 def read_last_token(
-    model: HookedModel,
+    model: Backend,
     prompts: Sequence[str],
     sites: Sequence[Site],
     batch_size: int = 64,
@@ -48,14 +39,54 @@ def read_last_token(
     site, [n, head, d_head] for heads, [n, d_mlp] for neurons).
     """
     ids = [model.token_ids(p) for p in prompts]
-    order = sorted(range(len(ids)), key=lambda i: (-len(ids[i]), i))
-    recorders = {site: _LastPositionRecorder() for site in sites}
-    stop = _stop_layer([s for s in sites if not isinstance(s, EmbedSite)], model.info.n_layers)
-    batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+    batches = length_batches(ids, batch_size)
+    recorders = {site: Record(last=True, dtype=torch.float32, append=True) for site in sites}
+    stop = stop_layer(sites)
     with model.hooks(list(recorders.items())):
         for chunk in tqdm(batches, desc=desc, disable=not progress, leave=False):
             batch = model.pad([ids[i] for i in chunk])
             model.forward(batch.tokens, batch.attention_mask, stop_at_layer=stop)
+    order = [i for chunk in batches for i in chunk]
     inverse = torch.empty(len(order), dtype=torch.long)
     inverse[torch.tensor(order)] = torch.arange(len(order))
-    return {site: torch.cat(rec.chunks)[inverse] for site, rec in recorders.items()}
+    return {site: torch.cat(rec.values)[inverse] for site, rec in recorders.items()}
+
+
+@torch.inference_mode()
+def attention_patterns(model: Backend, heads: Sequence[HeadNode], text: str) -> Float[Tensor, "head dest src"]:
+    """Attention patterns of ``heads`` on ``text``, in the order given."""
+    sites = {layer: PatternSite(layer) for layer in sorted({h.layer for h in heads})}
+    keep = {layer: Record(dtype=torch.float32, cpu=True) for layer in sites}
+    batch = model.encode([text])
+    with model.hooks([(sites[layer], k) for layer, k in keep.items()]):
+        model.forward(batch.tokens, batch.attention_mask, stop_at_layer=stop_layer(sites.values()))
+    return torch.stack([keep[h.layer].value[0, h.head] for h in heads])
+
+
+@torch.inference_mode()
+def projections(
+    model: Backend, directions: EmotionDirections, text: str, site: ResidSite
+) -> Float[Tensor, "pos emotion"]:
+    """Each token's residual at ``site`` projected on every emotion's unit direction there, in
+    units of the read-out's RMS (the directions' sigma), so layers are comparable."""
+    batch = model.encode([text])
+    resid = model.run_until(site, batch.attention_mask, tokens=batch.tokens)[0].float()
+    return (resid @ directions.at(site).to(resid).T / directions.sigma(site)).cpu()
+
+
+@torch.inference_mode()
+def neuron_activations(
+    model: Backend, neurons: Sequence[NeuronNode], texts: Sequence[str], batch_size: int = 32
+) -> list[Float[Tensor, "pos neuron"]]:
+    """Activations of ``neurons`` at every token of every text (padding dropped), per text."""
+    sites = {layer: NeuronsSite(layer) for layer in sorted({n.layer for n in neurons})}
+    out: list[Tensor] = []
+    for start in range(0, len(texts), batch_size):
+        batch = model.encode(texts[start : start + batch_size])
+        keep = {layer: Record(dtype=torch.float32, cpu=True) for layer in sites}
+        with model.hooks([(sites[layer], k) for layer, k in keep.items()]):
+            model.forward(batch.tokens, batch.attention_mask, stop_at_layer=stop_layer(sites.values()))
+        acts = torch.stack([keep[n.layer].value[:, :, n.neuron] for n in neurons], dim=-1)
+        for row, length in zip(acts, batch.lengths.tolist()):
+            out.append(row[row.shape[0] - length :])
+    return out

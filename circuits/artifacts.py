@@ -16,14 +16,17 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import enum
 import hashlib
 import json
 import os
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
+
+from circuits.layout import MANIFEST, METRICS, Artifact
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
@@ -47,11 +50,13 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 
 def to_jsonable(obj: Any) -> Any:
-    """Plain JSON types from numbers, tensors, arrays, tuples and dataclass-like objects."""
+    """Plain JSON types from numbers, tensors, arrays, tuples, enums (their value) and mappings."""
     import numpy as np
 
+    if isinstance(obj, enum.Enum):
+        return to_jsonable(obj.value)
     if isinstance(obj, Mapping):
-        return {str(k): to_jsonable(v) for k, v in obj.items()}
+        return {str(k.value if isinstance(k, enum.Enum) else k): to_jsonable(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
         return [to_jsonable(v) for v in obj]
     if hasattr(obj, "tolist"):
@@ -80,28 +85,70 @@ def _now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
 
 
-class RunDir:
-    """A run directory with a manifest. Artifacts are written through it, never directly."""
+class RunReader:
+    """Read access to a run directory: its manifest, metrics, and each stage's artifacts.
+
+    It only reads (a missing manifest or metrics file reads as empty), so it serves finished,
+    partial and failed runs alike: stage reloading, the summary and the report all read through
+    it, at the paths :mod:`circuits.layout` declares.
+    """
 
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
-        self.root.mkdir(parents=True, exist_ok=True)
-        self._manifest_path = self.root / "manifest.json"
-        self._metrics_path = self.root / "metrics.json"
-        self.manifest: dict[str, Any] = (
-            json.loads(self._manifest_path.read_text())
-            if self._manifest_path.exists()
-            else {"stages": {}, "artifacts": {}}
-        )
-        self.metrics: dict[str, Any] = (
-            json.loads(self._metrics_path.read_text()) if self._metrics_path.exists() else {}
-        )
-        self._stage: str | None = None
+        self.manifest: dict[str, Any] = self._read_json(MANIFEST) or {"stages": {}, "artifacts": {}}
+        self.metrics: dict[str, Any] = self._read_json(METRICS) or {}
 
-    # --- artifacts ----------------------------------------------------------------------------
+    def _read_json(self, rel: str) -> Any:
+        path = self.root / rel
+        return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
+    @property
+    def info(self) -> dict[str, Any]:
+        """What the run recorded about itself: experiment, model, stages, device, torch version."""
+        return self.manifest.get("run", {})
+
     def path(self, rel: str) -> Path:
         return self.root / rel
 
+    def exists(self, rel: str) -> bool:
+        return self.path(rel).exists()
+
+    def read_text(self, rel: str) -> str:
+        return self.path(rel).read_text(encoding="utf-8")
+
+    def read_json(self, rel: str) -> Any:
+        return json.loads(self.read_text(rel))
+
+    def read_jsonl(self, rel: str) -> list[dict[str, Any]]:
+        return [json.loads(line) for line in self.read_text(rel).splitlines() if line.strip()]
+
+    def stage_entry(self, stage: str) -> dict[str, Any]:
+        """The manifest's entry of ``stage`` (status, config hash, timing, artifacts), or {}."""
+        return self.manifest["stages"].get(str(stage), {})
+
+    def done(self, stage: str) -> bool:
+        return self.stage_entry(stage).get("status") == "done"
+
+    def artifacts(self, stage: str) -> list[str]:
+        """The stage's artifacts that exist: those the manifest lists, else whatever its folder holds."""
+        listed = self.stage_entry(stage).get("artifacts") or []
+        if listed:
+            return [a for a in listed if self.exists(a)]
+        folder = self.root / str(stage)
+        return sorted(str(p.relative_to(self.root)) for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else []
+
+
+class RunDir(RunReader):
+    """A run directory with a manifest. Artifacts are written through it, never directly."""
+
+    def __init__(self, root: str | Path) -> None:
+        Path(root).mkdir(parents=True, exist_ok=True)
+        super().__init__(root)
+        self._manifest_path = self.root / MANIFEST
+        self._metrics_path = self.root / METRICS
+        self._stage: str | None = None
+
+    # --- artifacts ----------------------------------------------------------------------------
     def write_bytes(self, rel: str, data: bytes) -> Path:
         path = self.path(rel)
         atomic_write_bytes(path, data)
@@ -114,14 +161,25 @@ class RunDir:
     def write_json(self, rel: str, obj: Any) -> Path:
         return self.write_text(rel, dumps_json(obj))
 
-    def write_jsonl(self, rel: str, rows: list[Mapping[str, Any]]) -> Path:
-        return self.write_text(rel, "".join(json.dumps(to_jsonable(r), ensure_ascii=False) + "\n" for r in rows))
+    def write_jsonl(self, rel: str, rows: Iterable[Any]) -> Path:
+        """One JSON object a line: mappings, or records with a ``to_json()`` method."""
+        return self.write_text(rel, "".join(json.dumps(to_jsonable(r.to_json() if hasattr(r, "to_json") else r),
+                                                      ensure_ascii=False) + "\n" for r in rows))
 
     def adopt(self, rel: str) -> Path:
         """Record a file that a library wrote atomically on its own (e.g. via :meth:`tmp_path`)."""
         path = self.path(rel)
         self._record(rel, sha256_file(path), path.stat().st_size)
         return path
+
+    def save(self, artifact: Artifact, obj: Any, **values: object) -> Path:
+        """Write a result object through its own ``obj.save(path)`` (atomic, e.g. tensors plus
+        JSON metadata) at ``artifact``'s path, and record each of its files."""
+        stem = artifact.path(**values)
+        obj.save(self.path(stem))
+        for suffix in artifact.suffixes:
+            self.adopt(stem + suffix)
+        return self.path(stem)
 
     @contextlib.contextmanager
     def tmp_path(self, rel: str) -> Iterator[Path]:
@@ -161,7 +219,7 @@ class RunDir:
 
     # --- stages and metrics -------------------------------------------------------------------
     def stage_done(self, name: str, config_hash: str | None = None) -> bool:
-        entry = self.manifest["stages"].get(name)
+        entry = self.manifest["stages"].get(str(name))
         if not entry or entry.get("status") != "done":
             return False
         if config_hash is not None and entry.get("config_hash") != config_hash:
@@ -172,6 +230,7 @@ class RunDir:
     def stage(self, name: str, config_hash: str = "") -> Iterator[RunDir]:
         """Mark a stage running; ``done`` when the block ends, ``failed`` (with the error) if it raises."""
         outer = self._stage
+        name = str(name)
         self._stage = name
         start = time.perf_counter()
         self.manifest["stages"][name] = {
@@ -195,7 +254,7 @@ class RunDir:
         self._save_manifest()
 
     def add_metrics(self, section: str, values: Mapping[str, Any]) -> None:
-        self.metrics[section] = to_jsonable(values)
+        self.metrics[str(section)] = to_jsonable(values)
         atomic_write_bytes(self._metrics_path, dumps_json(self.metrics).encode())
 
     def set_run_info(self, **info: Any) -> None:

@@ -1,9 +1,11 @@
 """Typed configuration schemas, validated before any work starts.
 
-Hydra composes YAML from ``conf/`` (one folder per concern: ``model``, ``data``,
+Hydra composes YAML from ``circuits/conf/`` (one folder per concern: ``model``, ``data``,
 ``experiment``); :func:`circuits.run.compose` merges the result onto :class:`Config`, which
-rejects unknown keys and wrong types, and :func:`validate` checks values (emotions, files,
-layers). Schemas have no side effects: they never seed, create directories or load models.
+rejects unknown keys, wrong types and bad choices (every field that names a choice is typed
+with an enum of :mod:`circuits.vocab`), and :func:`circuits.validate.validate` checks what a
+schema cannot: names of emotions, data files, cross-field rules and layers. Schemas have no side
+effects: they never seed, create directories or load models.
 """
 
 from __future__ import annotations
@@ -11,6 +13,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from circuits.emotions import EMOTIONS
+from circuits.sites import ReadOut
+from circuits.vocab import (
+    Ablation,
+    Aggregator,
+    Anchor,
+    DataSource,
+    DType,
+    Importance,
+    JudgeKind,
+    Metric,
+    Positions,
+    Split,
+    StageName,
+    Template,
+)
 
 
 @dataclass
@@ -19,8 +36,8 @@ class ModelConfig:
     """emo-tiny, smollm2-135m-instruct, or a TransformerLens pretrained name."""
     device: str = "auto"
     """auto (cuda when available, else cpu), cpu, cuda, cuda:N."""
-    dtype: str = "float32"
-    template: str = "system"
+    dtype: DType = DType.FLOAT32
+    template: Template = Template.SYSTEM
     """Where the emotion instruction goes: system (the study's) or user."""
     cpu_per_theme: int | None = None
     """On CPU, run stratified subsets of this many skeletons per theme (null: whole splits).
@@ -29,7 +46,7 @@ class ModelConfig:
 
 @dataclass
 class DataConfig:
-    source: str = "project"
+    source: DataSource = DataSource.PROJECT
     """project (the package's generated splits), study (../shared/data/sev), or files."""
     discovery: str | None = None
     """Path of the discovery split when source=files."""
@@ -53,14 +70,14 @@ class DecodingConfig:
 
 @dataclass
 class JudgeConfig:
-    kind: str = "offline"
+    kind: JudgeKind = JudgeKind.OFFLINE
     """offline (the shipped classifier), keyword, or nrc (the NRC lexicon)."""
 
 
 @dataclass
 class ExperimentConfig:
     name: str = "smoke"
-    stages: list[str] = field(default_factory=lambda: ["smoke"])
+    stages: list[StageName] = field(default_factory=lambda: [StageName.SMOKE])
 
 
 @dataclass
@@ -90,22 +107,22 @@ class TrainConfig:
     out_dir: str | None = None
     """Where to write the checkpoint (null: the run directory; the package copy is only
     replaced by ``make emo-tiny``)."""
-    eval_split: str = "test"
+    eval_split: Split = Split.TEST
     log_every: int = 100
 
 
 @dataclass
 class ElicitConfig:
-    splits: list[str] = field(default_factory=lambda: ["discovery", "test"])
-    templates: list[str] = field(default_factory=lambda: ["model"])
-    """Prompt templates to report accuracy for; "model" means model.template."""
+    splits: list[Split] = field(default_factory=lambda: [Split.DISCOVERY, Split.TEST])
+    templates: list[Template] = field(default_factory=list)
+    """Prompt templates to report accuracy for besides model.template (always reported first)."""
     filter: bool = True
     """Keep only judge-accepted (skeleton, valence) groups for the directions (off: all groups)."""
 
 
 @dataclass
 class DirectionsConfig:
-    aggregator: str = "centered"
+    aggregator: Aggregator = Aggregator.CENTERED
     """centered (the study's), one_vs_rest, pca, or probe."""
     probes: bool = True
     """Layer-wise probes (keeps the last-token residuals of the discovery prompts in memory)."""
@@ -118,10 +135,10 @@ class SteeringConfig:
     layers: list[int] | None = None
     """Layers to steer (null: the study's 11-20 of 28, scaled to the model's depth)."""
     alpha: float = 8.0
-    positions: str = "last"
-    """last (the study's), all, prompt_last, or generated."""
-    readout: str = "resid_post"
-    split: str = "test"
+    positions: Positions = Positions.LAST
+    """last (the study's), all, prompt_last, prompt, or generated."""
+    readout: ReadOut = ReadOut.RESID_POST
+    split: Split = Split.TEST
 
 
 @dataclass
@@ -134,11 +151,11 @@ class ReferenceConfig:
 
 @dataclass
 class ComponentsConfig:
-    ablation: str = "zero"
+    ablation: Ablation = Ablation.ZERO
     """zero (the study's), mean, or resample."""
-    metrics: list[str] = field(default_factory=lambda: ["same_layer", "final"])
+    metrics: list[Metric] = field(default_factory=lambda: [Metric.SAME_LAYER, Metric.FINAL])
     """Head metrics for the exact sweep: same_layer (the study's score) and/or final."""
-    head_score: str = "same_layer"
+    head_score: Metric = Metric.SAME_LAYER
     """The metric that ranks heads."""
     max_prompts: int | None = None
     """Prompts per emotion used for scoring (null: all complete groups)."""
@@ -159,7 +176,7 @@ class ComponentsConfig:
 class CircuitConfig:
     alphas: list[float] = field(default_factory=lambda: [0.1, 0.3, 0.5, 0.7])
     """Injection strengths (in units of the read-out's RMS), averaged (the study's grid)."""
-    importance: str = "injection"
+    importance: Importance = Importance.INJECTION
     """Which importance allocates the budget: injection (the study's) or patching."""
     neurons_per_layer: float = 14.0
     """Neuron budget per layer (the study: 392 neurons over 28 layers)."""
@@ -180,21 +197,21 @@ class CircuitConfig:
 
 @dataclass
 class ModulateConfig:
-    split: str = "test"
+    split: Split = Split.TEST
     per_theme: int | None = None
     """Skeletons per theme of the whole split for the headline comparison (null: all of them),
     within the model's CPU budget. Independent of ``data.per_theme``, which sizes the
     discovery work (and calibration) that the comparison then tests."""
-    neuron_positions: str = "last"
+    neuron_positions: Positions = Positions.LAST
     """The study's policy: neurons at the last position of every forward call."""
-    head_positions: str = "all"
+    head_positions: Positions = Positions.ALL
     """The study's policy: heads at every position."""
     reply_vectors: bool = True
     """Circuit modulation adds the reply-phase dmu in decoding steps (the study: the prompt dmu)."""
     random_draws: int = 1
     """Random control circuits per emotion (disjoint from the circuit); their replies are pooled
     and each draw's accuracy is kept in ``metrics.json``."""
-    anchor: str = "group"
+    anchor: Anchor = Anchor.GROUP
     """The prompt-phase dmu of ``circuit`` and ``random``: ``group``, the study's within-group
     contrast (how emotion e differs from the other five), or ``neutral``, ``mu_e - mu_neutral``
     over the same groups (how it differs from the neutral prompt the modulation starts from;
@@ -209,10 +226,8 @@ class ModulateConfig:
     prompt_scale_grid: list[float] = field(default_factory=lambda: [1.0, 1.5, 2.0, 3.0, 4.0])
     reply_scale_grid: list[float] = field(default_factory=lambda: [0.5, 1.0, 2.0, 2.75, 4.0])
     reply_steps_grid: list[int | None] = field(default_factory=lambda: [None, 2])
-    """Circuit modulation's grid is prompt x reply scale x reply steps. Pushed at every decoding
-    step, the reply-phase scale hits an accuracy-fluency knee between 2.5 and 3 on emo-tiny
-    (fear: 89% of discovery prompts at 1.5/2.75; 98% at 2/4 but at 14x the perplexity); pushed
-    for the first 2 steps only (an onset push), 2/4 gives fear 98% at 1.1x."""
+    """Circuit modulation's grid is prompt x reply scale x reply steps (null: every decoding
+    step; k: an onset push, the first k steps only)."""
     study_scale_grid: list[float] = field(default_factory=lambda: [0.5, 0.75, 1.0, 1.25, 1.5])
     alpha_grid: list[float] = field(default_factory=lambda: [2.0, 4.0, 8.0, 12.0, 16.0])
     scales: dict[str, float] = field(default_factory=lambda: {e: 1.0 for e in EMOTIONS})

@@ -4,7 +4,8 @@ stage uses (elicitation, steering, modulation), with or without interventions at
 How it runs: prompts are sorted by length (less padding), cut into batches, left-padded so the
 last prompt token sits at position -1 of every row; one *prefill* forward fills the cache, then
 each *decoding step* feeds one new token per row. Interventions that depend on where they act
-(the last prompt token, every generated token, all positions) read :func:`decode_step`: 0 during
+(the last prompt token, every generated token, all positions) read
+:func:`circuits.interventions.decode_step`: 0 during
 the prefill call, k >= 1 at the k-th decoding step, None outside generation.
 
 With greedy decoding, a prompt's reply does not depend on the batch it was generated in.
@@ -12,34 +13,17 @@ With greedy decoding, a prompt's reply does not depend on the batch it was gener
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
 from tqdm.auto import tqdm
 
-from circuits.model.backend import HookedModel
+from circuits.interventions import at_step
+from circuits.model.backend import Backend, length_batches
 
 log = logging.getLogger(__name__)
-
-_STEP: contextvars.ContextVar[int | None] = contextvars.ContextVar("decode_step", default=None)
-
-
-def decode_step() -> int | None:
-    """0 during a prefill forward, k during the k-th decoding step, None outside generation."""
-    return _STEP.get()
-
-
-@contextlib.contextmanager
-def _at_step(step: int) -> Iterator[None]:
-    token = _STEP.set(step)
-    try:
-        yield
-    finally:
-        _STEP.reset(token)
 
 
 @dataclass(frozen=True)
@@ -80,7 +64,7 @@ def _next_tokens(logits: torch.Tensor, decoding: Decoding, gen: torch.Generator 
 
 @torch.inference_mode()
 def _generate_batch(
-    model: HookedModel, prompt_ids: Sequence[Sequence[int]], decoding: Decoding, gen: torch.Generator | None
+    model: Backend, prompt_ids: Sequence[Sequence[int]], decoding: Decoding, gen: torch.Generator | None
 ) -> list[Reply]:
     batch = model.pad(prompt_ids)
     n = len(prompt_ids)
@@ -89,7 +73,7 @@ def _generate_batch(
     out = torch.empty((n, 0), dtype=torch.long, device=model.device)
     done = torch.zeros(n, dtype=torch.bool, device=model.device)
     finished = torch.zeros(n, dtype=torch.bool, device=model.device)
-    with _at_step(0):
+    with at_step(0):
         logits = model.last_logits(batch.tokens, batch.attention_mask, cache)
     ones = torch.ones((n, 1), dtype=torch.long, device=model.device)
     for step in range(1, decoding.max_new_tokens + 1):
@@ -103,7 +87,7 @@ def _generate_batch(
         done |= hit_stop
         if bool(done.all()) or step == decoding.max_new_tokens:
             break
-        with _at_step(step):
+        with at_step(step):
             logits = model.last_logits(nxt[:, None], ones, cache)
     replies = []
     for i in range(n):
@@ -115,7 +99,7 @@ def _generate_batch(
 
 
 def generate(
-    model: HookedModel,
+    model: Backend,
     prompts: Sequence[str],
     decoding: Decoding = Decoding(),
     desc: str = "generating",
@@ -129,13 +113,11 @@ def generate(
     if not prompts:
         return []
     ids = [model.token_ids(p) for p in prompts]
-    order = sorted(range(len(ids)), key=lambda i: (-len(ids[i]), i))
     gen = None
     if not decoding.greedy:
         gen = torch.Generator(device=model.device).manual_seed(decoding.seed)
     replies: list[Reply | None] = [None] * len(ids)
-    bs = max(1, decoding.batch_size)
-    chunks = [order[i : i + bs] for i in range(0, len(order), bs)]
+    chunks = length_batches(ids, decoding.batch_size)
     for chunk in tqdm(chunks, desc=desc, disable=not progress or len(chunks) < 2, leave=False):
         for i, reply in zip(chunk, _generate_batch(model, [ids[i] for i in chunk], decoding, gen)):
             replies[i] = reply

@@ -10,57 +10,43 @@ that stays correct under the generation engine's key-value cache.
 from __future__ import annotations
 
 import contextlib
-import enum
-from collections.abc import Iterator, Sequence
+import contextvars
+from collections.abc import Iterable, Iterator, Sequence
 
 import torch
 from jaxtyping import Float, Int
 from torch import Tensor
 
-from circuits.generation import decode_step
-from circuits.model.backend import HookedModel, HookFn
+from circuits.model.backend import Backend, HookFn
+from circuits.nodes import Node, by_site
 from circuits.sites import Site
+from circuits.vocab import Positions
+
+_STEP: contextvars.ContextVar[int | None] = contextvars.ContextVar("decode_step", default=None)
 
 
-class Positions(enum.Enum):
-    """Which token positions an intervention acts on, in each forward call.
-
-    Under a key-value cache the first call (prefill) sees the whole prompt and every later
-    call sees one new token; outside generation a forward call counts as a prefill.
-    """
-
-    LAST = "last"
-    """The last position of every call: the last prompt token, then every fed-back generated
-    token. The study's policy for steering and for circuit neurons."""
-    ALL = "all"
-    """Every position of every call: all prompt tokens, then every generated token. The
-    study's policy for circuit heads."""
-    PROMPT_LAST = "prompt_last"
-    """Only the last prompt token (the prefill call); decoding steps are left alone."""
-    PROMPT = "prompt"
-    """Every prompt position (the prefill call); decoding steps are left alone. Edits of the
-    prompt persist through the key-value cache, so generated tokens see them without being
-    edited themselves."""
-    GENERATED = "generated"
-    """Only decoding steps (generated tokens); the prompt is left alone."""
-
-    def select(self, seq_len: int) -> slice | None:
-        """The positions to edit in a call of ``seq_len`` positions (None: leave the call alone)."""
-        step = decode_step()
-        prefill = step is None or step == 0
-        if self is Positions.LAST:
-            return slice(seq_len - 1, seq_len)
-        if self is Positions.ALL:
-            return slice(0, seq_len)
-        if self is Positions.PROMPT_LAST:
-            return slice(seq_len - 1, seq_len) if prefill else None
-        if self is Positions.PROMPT:
-            return slice(0, seq_len) if prefill else None
-        return None if prefill else slice(0, seq_len)
+def decode_step() -> int | None:
+    """0 during a prefill forward, k during the k-th decoding step, None outside generation
+    (set by the generation engine, :func:`circuits.generation.generate`)."""
+    return _STEP.get()
 
 
 @contextlib.contextmanager
-def intervene(model: HookedModel, hooks: Sequence[tuple[Site, HookFn]]) -> Iterator[HookedModel]:
+def at_step(step: int) -> Iterator[None]:
+    """Forward calls inside the block are decoding step ``step`` (0: the prefill)."""
+    token = _STEP.set(step)
+    try:
+        yield
+    finally:
+        _STEP.reset(token)
+
+
+def _positions(positions: Positions, seq_len: int) -> slice | None:
+    return positions.select(seq_len, decode_step())
+
+
+@contextlib.contextmanager
+def intervene(model: Backend, hooks: Sequence[tuple[Site, HookFn]]) -> Iterator[Backend]:
     """Attach ``hooks`` for the duration of the block; always removed afterwards."""
     with model.hooks(hooks):
         yield model
@@ -74,7 +60,7 @@ class AddVector:
         self.vec, self.positions, self.scale, self.rms_scaled = vec, positions, scale, rms_scaled
 
     def __call__(self, act: Float[Tensor, "batch pos d"]) -> Tensor:
-        sel = self.positions.select(act.shape[1])
+        sel = _positions(self.positions, act.shape[1])
         if sel is None or self.scale == 0:
             return act
         act = act.clone()
@@ -94,7 +80,7 @@ class AddToUnits:
         self.index, self.values, self.positions, self.scale = index, values, positions, scale
 
     def __call__(self, act: Tensor) -> Tensor:
-        sel = self.positions.select(act.shape[1])
+        sel = _positions(self.positions, act.shape[1])
         if sel is None or self.scale == 0 or len(self.index) == 0:
             return act
         act = act.clone()
@@ -113,7 +99,7 @@ class ScaleUnits:
         self.index, self.positions, self.scale, self.baseline = index, positions, scale, baseline
 
     def __call__(self, act: Tensor) -> Tensor:
-        sel = self.positions.select(act.shape[1])
+        sel = _positions(self.positions, act.shape[1])
         if sel is None or len(self.index) == 0:
             return act
         act = act.clone()
@@ -148,3 +134,8 @@ class PhasedAddToUnits:
         if self.reply_steps is not None and step > self.reply_steps:
             return act
         return self.reply(act)
+
+
+def scale_hooks(nodes: Iterable[Node], scale: float, positions: Positions = Positions.ALL) -> list[tuple[Site, HookFn]]:
+    """Hooks that multiply the nodes' outputs by ``scale`` (0: zero-ablate; s > 1: enhance)."""
+    return [(site, ScaleUnits(idx, positions, scale)) for site, idx in by_site(nodes).items()]

@@ -7,7 +7,9 @@ from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 REPO_DIR = PACKAGE_DIR.parent
-CONF_DIR = REPO_DIR / "conf"
+"""The checkout's root when the package runs from a checkout (the study's data sits beside it)."""
+CONF_DIR = PACKAGE_DIR / "conf"
+"""The Hydra configuration, shipped inside the package so that an installed wheel runs."""
 EMO_TINY_DIR = PACKAGE_DIR / "testbed" / "checkpoint"
 """The shipped ``emo-tiny`` checkpoint (weights, config, tokenizer) and its judge."""
 PROJECT_SEV_DIR = PACKAGE_DIR / "data" / "sev"

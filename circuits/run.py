@@ -19,7 +19,7 @@ from pathlib import Path
 
 from circuits.config import Config
 from circuits.errors import UserError
-from circuits.paths import CONF_DIR, REPO_DIR
+from circuits.paths import CONF_DIR
 
 log = logging.getLogger("circuits")
 
@@ -34,6 +34,31 @@ def _rewrite_model_override(overrides: Sequence[str]) -> list[str]:
         else:
             out.append(o)
     return out
+
+
+def _choice_error(err: Exception) -> str | None:
+    """OmegaConf's message for a bad enum value ("Invalid value 'x', expected one of [A, B]"),
+    rewritten with the values a config writes: "unknown <key> 'x': choose from a, b"."""
+    import dataclasses
+    import enum
+    import typing
+
+    text = f"{err} {err.__cause__ or ''}"
+    value = re.search(r"Invalid value '([^']*)', expected one of", text)
+    key = re.search(r"full_key: (\S+)", text)
+    if not value or not key:
+        return None
+    node: typing.Any = Config
+    for part in re.sub(r"\[\d+\]", "", key.group(1)).split("."):
+        if not dataclasses.is_dataclass(node):
+            return None
+        node = typing.get_type_hints(node).get(part)
+        while typing.get_origin(node) in (list, typing.Union) or type(node).__name__ == "UnionType":
+            node = next(a for a in typing.get_args(node) if a is not type(None))
+    if not (isinstance(node, type) and issubclass(node, enum.Enum)):
+        return None
+    name = re.sub(r"\[\d+\]$", "", key.group(1))
+    return f"unknown {name} {value.group(1)!r}: choose from {', '.join(str(m.value) for m in node)}"
 
 
 def _one_line(err: Exception) -> str:
@@ -67,7 +92,7 @@ def compose(overrides: Sequence[str] = ()) -> Config:
         with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
             raw = hydra_compose(config_name="config", overrides=list(overrides))
     except HydraException as err:
-        raise UserError(f"bad override: {_one_line(err)}") from None
+        raise UserError(_choice_error(err) or f"bad override: {_one_line(err)}") from None
     finally:
         GlobalHydra.instance().clear()
     unknown = _unknown_keys(OmegaConf.to_container(raw, resolve=False), Config)
@@ -77,7 +102,7 @@ def compose(overrides: Sequence[str] = ()) -> Config:
         merged = OmegaConf.merge(OmegaConf.structured(Config), raw)
         cfg: Config = OmegaConf.to_object(merged)  # type: ignore[assignment]
     except OmegaConfBaseException as err:
-        raise UserError(f"bad config: {_one_line(err)}") from None
+        raise UserError(_choice_error(err) or f"bad config: {_one_line(err)}") from None
     validate(cfg)
     return cfg
 
@@ -91,6 +116,28 @@ def load_run_config(run_dir: str | Path) -> Config:
     if not path.exists():
         raise UserError(f"{path} not found: pass the directory of a run (it holds config.yaml)")
     return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(Config), OmegaConf.load(path)))  # type: ignore[return-value]
+
+
+def config_yaml(cfg: Config) -> str:
+    """The resolved configuration as YAML, every choice written as its value (as configs write it)."""
+    from dataclasses import asdict
+
+    from omegaconf import OmegaConf
+
+    return OmegaConf.to_yaml(OmegaConf.create(_plain(asdict(cfg))))
+
+
+def _plain(obj):
+    """Enums replaced by their values, recursively (numbers left exactly as they are)."""
+    import enum
+
+    if isinstance(obj, enum.Enum):
+        return obj.value
+    if isinstance(obj, dict):
+        return {k: _plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_plain(v) for v in obj]
+    return obj
 
 
 def _unknown_keys(node, schema, prefix: str = "") -> str | None:
@@ -112,26 +159,26 @@ def _unknown_keys(node, schema, prefix: str = "") -> str | None:
 
 
 def run_dir_for(cfg: Config) -> Path:
+    """``out_dir``, or ``outputs/<experiment>/<model>`` under the working directory."""
     if cfg.out_dir:
         return Path(cfg.out_dir)
     slug = re.sub(r"[^A-Za-z0-9._-]+", "_", cfg.model.name)
-    return REPO_DIR / "outputs" / cfg.experiment.name / slug
+    return Path.cwd() / "outputs" / cfg.experiment.name / slug
 
 
 def run(cfg: Config):
     """Run the experiment's stages in one run directory; returns the :class:`RunContext`."""
-    from omegaconf import OmegaConf
+    import torch
 
     from circuits.artifacts import RunDir
-    from circuits.pipeline import RunContext
+    from circuits.layout import CONFIG
     from circuits.seeding import seed_everything
+    from circuits.stages.context import RunContext
 
     seed_everything(cfg.seed)
     rundir = RunDir(run_dir_for(cfg))
-    rundir.write_text("config.yaml", OmegaConf.to_yaml(OmegaConf.structured(cfg)))
+    rundir.write_text(CONFIG, config_yaml(cfg))
     ctx = RunContext(cfg, rundir)
-    import torch
-
     rundir.set_run_info(experiment=cfg.experiment.name, model=cfg.model.name, stages=cfg.experiment.stages,
                         device=ctx.device, torch=torch.__version__)
     for stage in cfg.experiment.stages:

@@ -1,26 +1,30 @@
-"""Typed model locations: the only module that knows TransformerLens hook names.
+"""Typed model locations, backend-neutral: where in a model an activation is read or edited.
 
-Everything else in the framework talks about *sites*: a residual read-out after attention or
-after the MLP of a layer, the per-head output ``z`` of an attention layer, the hidden activation
-of an MLP, or the output of a sublayer. A site turns itself into a hook name with
-:meth:`hook_name`; nothing outside this module builds or parses hook strings.
+Everything in the framework talks about *sites*: the residual stream before the first block, a
+residual read-out after attention or after the MLP of a layer, the per-head output ``z`` of an
+attention layer, the hidden activation of an MLP, the output of a sublayer, or an attention
+pattern. A site says *what* it is; the model backend (:mod:`circuits.model`) maps it to a hook
+point of its implementation, so no module outside ``circuits/model/`` builds or parses hook names.
+Torch-free: the config layer reads :class:`ReadOut` and :class:`Sublayer`.
 
-Shapes of the activation at each site (TransformerLens conventions)::
+Shapes of the activation at each site (TransformerLens conventions, which every backend keeps)::
 
-    ResidSite       [batch pos d_model]       blocks.L.hook_resid_mid / hook_resid_post
-    SublayerSite    [batch pos d_model]       blocks.L.hook_attn_out / hook_mlp_out
-    HeadsSite       [batch pos head d_head]   blocks.L.attn.hook_z
-    NeuronsSite     [batch pos d_mlp]         blocks.L.mlp.hook_post
-    PatternSite     [batch head dest src]     blocks.L.attn.hook_pattern
+    EmbedSite       [batch pos d_model]       the residual entering block 0
+    ResidSite       [batch pos d_model]       after the attention (mid) or the MLP (post) of a layer
+    SublayerSite    [batch pos d_model]       what the attention or the MLP adds to the residual
+    HeadsSite       [batch pos head d_head]   per-head attention outputs z, before W_O
+    NeuronsSite     [batch pos d_mlp]         MLP hidden activations, after the nonlinearity/gate
+    PatternSite     [batch head dest src]     attention patterns (softmax weights)
 """
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass
 
+from circuits.vocab import Choice
 
-class Sublayer(enum.Enum):
+
+class Sublayer(Choice):
     """One of the two sublayers of a transformer block."""
 
     ATTN = "attn"
@@ -33,7 +37,7 @@ class Sublayer(enum.Enum):
         return ReadOut.RESID_MID if self is Sublayer.ATTN else ReadOut.RESID_POST
 
 
-class ReadOut(enum.Enum):
+class ReadOut(Choice):
     """Where the residual stream of a layer is read."""
 
     RESID_MID = "resid_mid"
@@ -56,13 +60,16 @@ class ResidSite:
     layer: int
     readout: ReadOut
 
-    def hook_name(self) -> str:
-        return f"blocks.{self.layer}.hook_{self.readout.value}"
 
     @property
     def index(self) -> int:
         """Position of this read-out in the depth order attn0, mlp0, attn1, mlp1, ..."""
         return 2 * self.layer + (0 if self.readout is ReadOut.RESID_MID else 1)
+
+    @classmethod
+    def at(cls, index: int) -> ResidSite:
+        """The read-out at depth position ``index`` (the inverse of :attr:`index`)."""
+        return cls(index // 2, READOUTS[index % 2])
 
     def __str__(self) -> str:
         return f"L{self.layer}.{self.readout.sublayer.value}"
@@ -75,8 +82,6 @@ class SublayerSite:
     layer: int
     sublayer: Sublayer
 
-    def hook_name(self) -> str:
-        return f"blocks.{self.layer}.hook_{self.sublayer.value}_out"
 
     @property
     def readout(self) -> ResidSite:
@@ -93,8 +98,6 @@ class HeadsSite:
 
     layer: int
 
-    def hook_name(self) -> str:
-        return f"blocks.{self.layer}.attn.hook_z"
 
 
 @dataclass(frozen=True, order=True)
@@ -103,8 +106,6 @@ class NeuronsSite:
 
     layer: int
 
-    def hook_name(self) -> str:
-        return f"blocks.{self.layer}.mlp.hook_post"
 
 
 @dataclass(frozen=True, order=True)
@@ -113,16 +114,12 @@ class PatternSite:
 
     layer: int
 
-    def hook_name(self) -> str:
-        return f"blocks.{self.layer}.attn.hook_pattern"
 
 
 @dataclass(frozen=True, order=True)
 class EmbedSite:
     """The residual stream before the first block (token + positional embedding)."""
 
-    def hook_name(self) -> str:
-        return "blocks.0.hook_resid_pre"
 
 
 Site = ResidSite | SublayerSite | HeadsSite | NeuronsSite | PatternSite | EmbedSite
@@ -131,3 +128,9 @@ Site = ResidSite | SublayerSite | HeadsSite | NeuronsSite | PatternSite | EmbedS
 def resid_sites(n_layers: int) -> list[ResidSite]:
     """All 2L read-outs in depth order: L0.attn, L0.mlp, L1.attn, ..."""
     return [ResidSite(layer, r) for layer in range(n_layers) for r in READOUTS]
+
+
+def entering(layer: int) -> EmbedSite | ResidSite:
+    """The residual entering block ``layer``: the embedding for layer 0, else the previous
+    block's output."""
+    return EmbedSite() if layer == 0 else ResidSite(layer - 1, ReadOut.RESID_POST)

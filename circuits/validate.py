@@ -1,8 +1,9 @@
-"""Value checks on a composed :class:`~circuits.config.Config`, run before any work.
+"""Checks on a composed :class:`~circuits.config.Config` that a schema cannot make, run before any work.
 
-Type and key errors are caught earlier, when the YAML is merged onto the schema; this module
-checks what a schema cannot: names of emotions, stages and judges, data files, and layer
-indices against the model's depth.
+Keys, types and named choices are checked earlier, when the YAML is merged onto the typed schema
+(every choice is an enum of :mod:`circuits.vocab`). What is left here: names of emotions, data
+files, cross-field rules, positive sizes, the model's name, and layer indices against the
+model's depth.
 """
 
 from __future__ import annotations
@@ -12,104 +13,50 @@ from pathlib import Path
 from circuits.config import Config
 from circuits.emotions import EMOTIONS, check_emotions
 from circuits.errors import UserError
-
-DATA_SOURCES = ("project", "study", "files")
-TEMPLATES = ("system", "user")
+from circuits.vocab import DataSource
 
 
 def validate(cfg: Config) -> None:
     """Raise :class:`UserError` on the first bad value (one line, names the value)."""
-    from circuits.attribution.heads import Ablation, Metric
-    from circuits.directions.aggregators import Aggregator
-    from circuits.evaluation.judges import JUDGES
-    from circuits.interventions import Positions
-    from circuits.model.loading import DTYPES, known_layers
-    from circuits.sites import ReadOut
-    from circuits.stages import STAGES
+    from circuits.model.loading import check_model_name, known_layers
 
     check_emotions(cfg.emotions)
-    for stage in cfg.experiment.stages:
-        if stage not in STAGES:
-            raise UserError(f"unknown stage {stage!r} in experiment.stages: choose from {', '.join(STAGES)}")
-    if cfg.model.template not in TEMPLATES:
-        raise UserError(f"unknown model.template {cfg.model.template!r}: choose from {', '.join(TEMPLATES)}")
-    for t in cfg.elicit.templates:
-        if t != "model" and t not in TEMPLATES:
-            raise UserError(f"unknown template {t!r} in elicit.templates: choose from model, {', '.join(TEMPLATES)}")
-    if cfg.model.dtype not in DTYPES:
-        raise UserError(f"unknown model.dtype {cfg.model.dtype!r}: choose from {', '.join(DTYPES)}")
-    if cfg.judge.kind not in JUDGES:
-        raise UserError(f"unknown judge.kind {cfg.judge.kind!r}: choose from {', '.join(JUDGES)}")
-    _check_enum("directions.aggregator", cfg.directions.aggregator, [a.value for a in Aggregator])
-    _check_enum("steering.positions", cfg.steering.positions, [p.value for p in Positions])
-    _check_enum("steering.readout", cfg.steering.readout, [r.value for r in ReadOut])
-    _check_enum("steering.split", cfg.steering.split, ["discovery", "test"])
-    _check_enum("components.ablation", cfg.components.ablation, [a.value for a in Ablation])
-    for m in [*cfg.components.metrics, cfg.components.head_score]:
-        _check_enum("components.metrics", m, [x.value for x in Metric])
     if cfg.components.head_score not in cfg.components.metrics:
-        raise UserError(f"components.head_score {cfg.components.head_score!r} must be one of components.metrics")
+        raise UserError(f"components.head_score {cfg.components.head_score} must be one of components.metrics "
+                        f"({', '.join(map(str, cfg.components.metrics))})")
     if cfg.reference.segment is not None and (len(cfg.reference.segment) != 2 or cfg.reference.segment[0] > cfg.reference.segment[1]):
         raise UserError(f"reference.segment must be [first_layer, last_layer], got {cfg.reference.segment}")
-    _check_enum("circuit.importance", cfg.circuit.importance, ["injection", "patching"])
     if not 0 < cfg.circuit.cap <= 1:
         raise UserError(f"circuit.cap must be in (0, 1], got {cfg.circuit.cap}")
     if not cfg.circuit.alphas or min(cfg.circuit.alphas) <= 0:
         raise UserError(f"circuit.alphas must be positive numbers, got {cfg.circuit.alphas}")
     m = cfg.modulate
-    _check_enum("modulate.split", m.split, ["discovery", "test"])
-    _check_enum("modulate.neuron_positions", m.neuron_positions, [p.value for p in Positions])
-    _check_enum("modulate.head_positions", m.head_positions, [p.value for p in Positions])
-    _check_enum("modulate.anchor", m.anchor, ["group", "neutral"])
     for key, table in (("modulate.scales", m.scales), ("modulate.reply_scales", m.reply_scales)):
         for e in table:
             if e not in EMOTIONS:
                 raise UserError(f"unknown emotion {e!r} in {key}: choose from {', '.join(EMOTIONS)}")
     _check_data(cfg)
     _check_positive(cfg)
+    check_model_name(cfg.model.name)
     n_layers = known_layers(cfg.model.name)
     if n_layers is not None:
         validate_layers(cfg, n_layers)
-    else:
-        _check_pretrained_name(cfg.model.name)
-
-
-def _check_pretrained_name(name: str) -> None:
-    from transformer_lens.loading_from_pretrained import get_official_model_name
-
-    try:
-        get_official_model_name(name)
-    except ValueError:
-        raise UserError(
-            f"unknown model {name!r}: use emo-tiny, smollm2-135m-instruct, or a TransformerLens pretrained "
-            "name (see transformer_lens.loading_from_pretrained.OFFICIAL_MODEL_NAMES)"
-        ) from None
-
-
-def _check_enum(key: str, value: str, choices: list[str]) -> None:
-    if value not in choices:
-        raise UserError(f"unknown {key} {value!r}: choose from {', '.join(choices)}")
 
 
 def _check_data(cfg: Config) -> None:
     from circuits.data.splits import split_paths
 
     d = cfg.data
-    if d.source not in DATA_SOURCES:
-        raise UserError(f"unknown data.source {d.source!r}: choose from {', '.join(DATA_SOURCES)}")
     if d.per_theme is not None and d.per_theme < 1:
         raise UserError(f"data.per_theme must be >= 1 or null, got {d.per_theme}")
-    for name, path in split_paths(d).items():
+    for name, path in split_paths(d.source, d.discovery, d.test).items():
         if not Path(path).is_file():
             hint = (
                 "the study's files live in ../shared/data/sev (or set CIRCUITS_STUDY_SEV)"
-                if d.source == "study"
+                if d.source is DataSource.STUDY
                 else f"set data.{name}=<path to an SEV .jsonl file>"
             )
             raise UserError(f"data file not found for the {name} split: {path} ({hint})")
-    for split in cfg.elicit.splits:
-        if split not in ("discovery", "test"):
-            raise UserError(f"unknown split {split!r} in elicit.splits: choose from discovery, test")
 
 
 def _check_positive(cfg: Config) -> None:

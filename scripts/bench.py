@@ -11,9 +11,13 @@ side by side in one run on the same inputs (ratios, not absolute times, are the 
   ``generate`` on SmolLM2-135M-Instruct, same weights, batch, token budget and greedy decoding;
   and emo-tiny's throughput;
 - views: each view of :mod:`circuits.viz.views` rendered to its self-contained HTML on emo-tiny,
-  the model's forward passes included (the issue's bound: well under a second, offline).
+  the model's forward passes included (the issue's bound: well under a second, offline);
+- startup: loading emo-tiny, the smoke experiment through the command line, and the walkthrough
+  notebook executed headless (bounds a new user notices: a few seconds, a minute, two minutes).
 
-Writes ``outputs/bench/bench.json`` and ``bench.md``. Timings are the best of several repeats.
+Run it as ``make bench`` (``python scripts/bench.py`` from the checkout) on an otherwise idle
+machine. Writes ``outputs/bench/bench.json`` and ``bench.md``. Timings are the best of several
+repeats, except the startup ones (once each, cold).
 """
 
 from __future__ import annotations
@@ -21,13 +25,17 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import logging
+import os
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import torch
 
-from circuits.paths import REPO_DIR
+REPO_DIR = Path(__file__).resolve().parents[1]
 
 log = logging.getLogger("circuits.bench")
 
@@ -43,18 +51,20 @@ def best_of(fn: Callable[[], object], repeats: int = 3) -> float:
 
 
 def _emo_prompts(model, per_theme: int, emotions=None):
-    from circuits.data.prompts import Template, build_prompts
+    from circuits.data.prompts import build_prompts
     from circuits.data.sev import load_sev
     from circuits.emotions import EMOTIONS
     from circuits.paths import PROJECT_SEV_DIR
+    from circuits.vocab import Template
 
     split = load_sev(PROJECT_SEV_DIR / "discovery.jsonl").subset(per_theme)
     return build_prompts(model.render_chat, split, emotions or EMOTIONS, Template.SYSTEM)
 
 
 def bench_heads(model) -> dict:
-    from circuits.attribution.heads import Ablation, HeadTargets, Metric, exact_head_effects
-    from circuits.attribution.reference import per_head_loop
+    from circuits.attribution.heads import HeadTargets, exact_head_effects
+    from circuits.attribution.slow import per_head_loop
+    from circuits.vocab import Ablation, Metric
 
     prompts = [p.text for p in _emo_prompts(model, 1, ["fear"])][:32]
     batch = model.encode(prompts)
@@ -89,7 +99,7 @@ def bench_attribution(model) -> dict:
 
 
 def bench_directions(model) -> dict:
-    from circuits.directions.extract import extract
+    from circuits.directions.extract import extract_directions
     from circuits.emotions import EMOTIONS
 
     prompts = _emo_prompts(model, 4)
@@ -102,7 +112,7 @@ def bench_directions(model) -> dict:
             b = model.encode(texts[i : i + bs - bs % len(EMOTIONS)])
             model.forward(b.tokens, b.attention_mask)
 
-    t_dir = best_of(lambda: extract(model, prompts, EMOTIONS, batch_size=bs, keep_samples=False), repeats=2)
+    t_dir = best_of(lambda: extract_directions(model, prompts, EMOTIONS, batch_size=bs, keep_samples=False), repeats=2)
     t_plain = best_of(plain, repeats=2)
     return {"prompts": len(prompts), "extraction_s": t_dir, "plain_forward_s": t_plain, "ratio": t_dir / t_plain}
 
@@ -126,22 +136,23 @@ def bench_views(model) -> dict:
 
     from circuits.circuit.assembly import study_budget
     from circuits.circuit.circuit import Circuit
-    from circuits.circuit.nodes import HeadNode, NeuronNode
-    from circuits.data.prompts import Template, build_prompts
+    from circuits.data.prompts import build_prompts
     from circuits.data.sev import load_sev
-    from circuits.directions.extract import extract
+    from circuits.directions.extract import extract_directions
     from circuits.emotions import EMOTIONS
-    from circuits.evaluation.accuracy import judged_records
     from circuits.evaluation.judges import make_judge
+    from circuits.evaluation.records import judged_records
     from circuits.generation import Decoding, generate
     from circuits.modulation.circuit_modulation import modulate
     from circuits.modulation.vectors import intervention_vectors
+    from circuits.nodes import HeadNode, NeuronNode
     from circuits.paths import PROJECT_SEV_DIR
     from circuits.viz import views
+    from circuits.vocab import Method, Template
 
     info = model.info
     prompts = _emo_prompts(model, 2)
-    directions = extract(model, prompts, EMOTIONS, keep_samples=False).directions
+    directions = extract_directions(model, prompts, EMOTIONS, keep_samples=False).directions
     budget = study_budget(info)
     rng = random.Random(0)
     heads = rng.sample([HeadNode(layer, h) for layer in range(info.n_layers) for h in range(info.n_heads)],
@@ -157,12 +168,12 @@ def bench_views(model) -> dict:
     judge = make_judge("offline")
     vectors = intervention_vectors(model, prompts, EMOTIONS)
     records = []
-    for method in ("none", "circuit"):
-        ctx = modulate(model, circuit, vectors, "anger", 1.0) if method == "circuit" else contextlib.nullcontext()
+    for method in (Method.NONE, Method.CIRCUIT):
+        ctx = modulate(model, circuit, vectors, "anger", 1.0) if method is Method.CIRCUIT else contextlib.nullcontext()
         with ctx:
             replies = generate(model, [p.text for p in neutral], Decoding(max_new_tokens=32), progress=False)
         labels = judge.classify([r.text for r in replies])
-        records += [dict(r, method=method) for r in judged_records(neutral, replies, labels, ["anger"] * len(neutral))]
+        records += [r.with_(method=method) for r in judged_records(neutral, replies, labels, ["anger"] * len(neutral))]
     top3 = sorted(circuit.neurons, key=lambda n: -circuit.score(n))[:3]
     make = {
         "projection": lambda: views.projection_view(model, directions, text),
@@ -179,6 +190,32 @@ def bench_views(model) -> dict:
     out.update(first_render_s=first, circuit_heads=len(circuit.heads), circuit_neurons=len(circuit.neurons),
                prompt_tokens=len(model.str_tokens(text)), top_prompts_texts=len(texts))
     out["slowest_s"] = max(v for k, v in out.items() if k.endswith("_s") and k != "first_render_s")
+    return out
+
+
+def bench_startup() -> dict:
+    """What a new user waits for: loading emo-tiny (best of 3, imports warm), the smoke
+    experiment through the command line (a fresh interpreter: imports included), and the
+    walkthrough notebook executed in a headless kernel (skipped without nbclient)."""
+    from circuits.model.loading import load_model
+
+    out: dict = {"load_emo_tiny_s": best_of(lambda: load_model("emo-tiny"))}
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    with tempfile.TemporaryDirectory() as tmp:
+        t = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "circuits.run", "experiment=smoke", f"out_dir={tmp}/smoke"], check=True,
+                       capture_output=True, env=env, timeout=600)
+        out["smoke_cli_s"] = time.perf_counter() - t
+    if importlib.util.find_spec("nbclient") is not None:
+        import nbclient
+        import nbformat
+
+        nb = nbformat.read(REPO_DIR / "experiments" / "walkthrough.ipynb", as_version=4)
+        client = nbclient.NotebookClient(nb, kernel_name="python3", timeout=600,
+                                         resources={"metadata": {"path": str(REPO_DIR / "experiments")}})
+        t = time.perf_counter()
+        client.execute(env={**env, "OMP_NUM_THREADS": "1"})
+        out["walkthrough_notebook_s"] = time.perf_counter() - t
     return out
 
 
@@ -229,6 +266,9 @@ def main() -> int:
         log.info("benchmark %s", name)
         results[name] = fn(model)
         log.info("%s: %s", name, results[name])
+    log.info("benchmark startup")
+    results["startup"] = bench_startup()
+    log.info("startup: %s", results["startup"])
     log.info("benchmark generation_smollm2")
     results["generation_smollm2"] = bench_generation_smollm2()
     log.info("generation_smollm2: %s", results["generation_smollm2"])
@@ -245,7 +285,12 @@ def main() -> int:
              f"| views render (emo-tiny, forward passes included; first view {1000 * r['views']['first_render_s']:.0f} ms "
              f"with the bundle read) | " + ", ".join(f"{k[:-2].replace('_', ' ')} {1000 * v:.0f} ms" for k, v in r["views"].items()
                                                     if k.endswith("_s") and k not in ("first_render_s", "slowest_s"))
-             + " | | | < 1 s each |"]
+             + " | | | < 1 s each |",
+             f"| load emo-tiny | {r['startup']['load_emo_tiny_s']:.2f} s | | | < 3 s |",
+             f"| `python -m circuits.run experiment=smoke` (fresh interpreter) | {r['startup']['smoke_cli_s']:.1f} s "
+             "| | | < 60 s |"]
+    if "walkthrough_notebook_s" in r["startup"]:
+        lines.append(f"| walkthrough notebook, headless kernel | {r['startup']['walkthrough_notebook_s']:.1f} s | | | < 120 s |")
     g = r["generation_smollm2"]
     if g:
         lines.append(f"| SmolLM2 generation (batch {g['batch']}, {g['new_tokens']} tokens, hook attached) | "

@@ -13,7 +13,7 @@
 #
 #   (a) experiment=smoke, and the device model.device=auto picks;
 #   (c) scripts/gpu_compare.py: logits, greedy replies and directions, CUDA vs CPU;
-#   (b) the reproduce experiment shrunk as in tests/viz/conftest.py (SMALL_REPRODUCE), every stage,
+#   (b) the reproduce experiment shrunk as in tests/conftest.py (SMALL_REPRODUCE), every stage,
 #       seconds per stage from its manifest; its metrics.json and manifest.json copied to $OUT.
 # (in that order: the longest part last, so that a time limit cuts only it.)
 set -uo pipefail
@@ -54,7 +54,7 @@ PYEOF
 small_reproduce_overrides() {
   "$PY" - <<'PYEOF'
 import ast, re
-src = open("tests/viz/conftest.py").read()
+src = open("tests/conftest.py").read()
 print(" ".join(ast.literal_eval(re.search(r"SMALL_REPRODUCE = (\[.*?\n\])", src, re.S).group(1))))
 PYEOF
 }
@@ -77,7 +77,7 @@ main() {
     echo "smoke: $((SECONDS - t0)) s with the imports"
     "$PY" -c "
 import torch
-from circuits.pipeline import RunContext
+from circuits.stages.context import RunContext
 from circuits.run import compose
 d = RunContext(compose(['experiment=smoke']), None).device
 print('model.device=auto ->', d, '|', torch.cuda.get_device_name(0) if d.startswith('cuda') else 'no GPU')" || status=1

@@ -23,12 +23,12 @@ from pathlib import Path
 import torch
 
 from circuits.artifacts import RunDir
-from circuits.data.prompts import Template, build_prompts
-from circuits.directions.extract import extract
+from circuits.directions.extract import extract_directions
 from circuits.generation import Decoding, generate
 from circuits.model.loading import load_model
-from circuits.pipeline import RunContext
 from circuits.run import compose
+from circuits.stages.context import RunContext
+from circuits.vocab import Split
 
 LOGIT_TOL = 1e-3
 COSINE_MIN = 0.9999
@@ -54,7 +54,7 @@ def main() -> int:
     cpu = load_model(cfg.model.name, device="cpu", dtype=cfg.model.dtype)
     print(f"model.device=auto -> {ctx.device}; emo-tiny parameters on {gpu.device}", flush=True)
 
-    prompts = build_prompts(gpu.render_chat, ctx.split("discovery"), ctx.emotions, Template(cfg.model.template))
+    prompts = ctx.prompts(ctx.split(Split.DISCOVERY), ctx.emotions)
     texts = [p.text for p in prompts]
     res["n_prompts"] = len(texts)
     failed: list[str] = []
@@ -98,8 +98,8 @@ def main() -> int:
 
     def directions():
         kw = dict(batch_size=cfg.decoding.batch_size, keep_samples=False, seed=cfg.seed)
-        da = extract(cpu, prompts, ctx.emotions, **kw).directions
-        db = extract(gpu, prompts, ctx.emotions, **kw).directions
+        da = extract_directions(cpu, prompts, ctx.emotions, **kw).directions
+        db = extract_directions(gpu, prompts, ctx.emotions, **kw).directions
         cos = (da.vectors * db.vectors.to(da.vectors)).sum(-1)
         rms = (da.rms - db.rms.to(da.rms)).abs().max().item()
         out = {"groups": da.n_groups, "vectors_device": str(db.vectors.device), "min_cosine": cos.min().item(),

@@ -1,8 +1,18 @@
-"""Shared fixtures: offline mode, the shipped testbed model, tiny random models."""
+"""Shared fixtures: offline mode, the shipped testbed model, tiny random models, and one small
+real run of the whole pipeline.
+
+``small_run`` is the ``reproduce`` experiment on emo-tiny, shrunk to a few prompts, through the
+real runner, once per test session: every stage runs (elicit, directions, steer, components,
+circuits, modulate, summary, report), so the stage, view, report and browser tests read the
+artifacts a real run writes. Set ``CIRCUITS_SMALL_RUN=<run dir>`` to reuse a finished run
+directory instead (it must come from the same experiment); the tests then skip building one.
+"""
 
 from __future__ import annotations
 
 import os
+import time
+from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -21,24 +31,24 @@ def emo_tiny():
 
 @pytest.fixture(scope="session")
 def tiny_model():
-    """A 2-layer random HookedModel with emo-tiny's tokenizer: fast property tests."""
-    from circuits.model.backend import HookedModel
+    """A 2-layer random TLBackend with emo-tiny's tokenizer: fast property tests."""
     from circuits.model.emo_tiny import END, build_tl_model, make_tokenizer
+    from circuits.model.hooked import TLBackend
     from circuits.paths import EMO_TINY_DIR
 
     tok = make_tokenizer(EMO_TINY_DIR / "tokenizer.json")
     torch.manual_seed(0)
     arch = {"n_layers": 2, "d_model": 64, "n_heads": 4, "d_mlp": 128, "d_vocab": len(tok), "n_ctx": 256}
-    return HookedModel("tiny-random", build_tl_model(arch), tok, [tok.convert_tokens_to_ids(END)])
+    return TLBackend("tiny-random", build_tl_model(arch), tok, [tok.convert_tokens_to_ids(END)])
 
 
 def _random_model(**overrides):
-    """A random 2-layer ``HookedModel`` with emo-tiny's tokenizer (RMSNorm, SiLU, rotary by
+    """A random 2-layer ``TLBackend`` with emo-tiny's tokenizer (RMSNorm, SiLU, rotary by
     default; ``overrides`` are ``HookedTransformerConfig`` fields)."""
     from transformer_lens import HookedTransformer, HookedTransformerConfig
 
-    from circuits.model.backend import HookedModel
     from circuits.model.emo_tiny import END, make_tokenizer
+    from circuits.model.hooked import TLBackend
     from circuits.paths import EMO_TINY_DIR
 
     tok = make_tokenizer(EMO_TINY_DIR / "tokenizer.json")
@@ -60,7 +70,7 @@ def _random_model(**overrides):
     args.update(overrides)
     torch.manual_seed(0)
     tl = HookedTransformer(HookedTransformerConfig(**args))
-    return HookedModel("tiny-" + "-".join(overrides), tl, tok, [tok.convert_tokens_to_ids(END)])
+    return TLBackend("tiny-" + "-".join(overrides), tl, tok, [tok.convert_tokens_to_ids(END)])
 
 
 @pytest.fixture(scope="session")
@@ -68,3 +78,56 @@ def make_random_model():
     """Builds random tiny models of any architecture: ``make_random_model(n_key_value_heads=2,
     gated_mlp=True)`` is SmolLM2's attention and MLP in miniature."""
     return _random_model
+
+
+CHAT = [
+    [{"role": "system", "content": "Keep the reply to at most two sentences."},
+     {"role": "user", "content": "I repaired the fence.\nMy neighbour looked at the fence and said nothing."}],
+    [{"role": "system", "content": "Keep the reply to at most two sentences."},
+     {"role": "user", "content": "I sent the report to my manager this morning after a long week of work.\nMy manager filed it."}],
+    [{"role": "user", "content": "I booked the train.\nThe train was on time."}],
+]
+
+
+@pytest.fixture(scope="session")
+def chat_texts(emo_tiny) -> list[str]:
+    """Three neutral chat prompts (system turn, long system turn, user turn only) rendered for emo-tiny."""
+    return [emo_tiny.render_chat(m) for m in CHAT]
+
+
+SMALL_REPRODUCE = [
+    "experiment=reproduce",
+    "data.per_theme=1",
+    "elicit.templates=[system]",
+    "decoding.max_new_tokens=32",
+    "components.max_prompts=12",
+    "components.validate_prompts=6",
+    "components.validate_ks_max=4",
+    "components.random_draws=2",
+    "components.generate_k=0",
+    "components.metrics=[same_layer]",
+    "circuit.max_prompts=12",
+    "circuit.size_multipliers=[1.0]",
+    "circuit.necessity_draws=3",
+    "modulate.per_theme=1",
+    "modulate.calibrate=false",
+    "modulate.sweep_multipliers=[1.0]",
+    "modulate.sweep_per_theme=1",
+    "progress=false",
+]
+"""The reproduce experiment at its smallest: one skeleton per theme, short replies, few draws."""
+
+
+@pytest.fixture(scope="session")
+def small_run(tmp_path_factory) -> Path:
+    """A finished run directory of the small reproduce experiment on emo-tiny."""
+    reuse = os.environ.get("CIRCUITS_SMALL_RUN")
+    if reuse:
+        return Path(reuse)
+    from circuits.run import compose, run
+
+    out = tmp_path_factory.mktemp("small") / "run"
+    start = time.perf_counter()
+    run(compose([*SMALL_REPRODUCE, f"out_dir={out}"]))
+    print(f"\nsmall_run: the small reproduce run took {time.perf_counter() - start:.1f} s")
+    return out

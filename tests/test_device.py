@@ -145,14 +145,14 @@ class FakeCuda(TorchFunctionMode):
 @pytest.fixture
 def gpu_model():
     """A 2-layer random model (emo-tiny's tokenizer) labelled as on ``cuda``."""
-    from circuits.model.backend import HookedModel
     from circuits.model.emo_tiny import END, build_tl_model, make_tokenizer
+    from circuits.model.hooked import TLBackend
     from circuits.paths import EMO_TINY_DIR
 
     tok = make_tokenizer(EMO_TINY_DIR / "tokenizer.json")
     torch.manual_seed(0)
     arch = {"n_layers": 2, "d_model": 64, "n_heads": 4, "d_mlp": 128, "d_vocab": len(tok), "n_ctx": 256}
-    model = HookedModel("tiny-random", build_tl_model(arch), tok, [tok.convert_tokens_to_ids(END)])
+    model = TLBackend("tiny-random", build_tl_model(arch), tok, [tok.convert_tokens_to_ids(END)])
     for t in [*model.tl.parameters(), *model.tl.buffers()]:
         _tag(t)
     model.tl.cfg.device = "cuda"
@@ -174,13 +174,12 @@ def test_fake_cuda_sees_what_a_gpu_refuses(gpu_model):
 
 
 def _prompts(model):
-    from circuits.data.prompts import Template, build_prompts
-    from circuits.data.splits import load_split
+    from circuits.data.prompts import build_prompts
+    from circuits.data.splits import project_split
     from circuits.emotions import EMOTIONS
-    from circuits.run import compose
+    from circuits.vocab import Template
 
-    cfg = compose([])
-    split = load_split(cfg.data, "discovery", 1)
+    split = project_split("discovery", 1)
     return build_prompts(model.render_chat, split, EMOTIONS, Template.SYSTEM)[: 6 * len(EMOTIONS)], EMOTIONS
 
 
@@ -189,21 +188,22 @@ def test_model_facing_functions_keep_to_one_device(gpu_model):
     on the GPU and their inputs on the CPU (as the stages load them); the results the stages save
     and reload come back on the CPU, as they are after a reload."""
     from circuits.attribution.gradients import attribution_patching
-    from circuits.attribution.heads import Ablation, HeadTargets, Metric, exact_head_effects
+    from circuits.attribution.heads import HeadTargets, exact_head_effects
     from circuits.attribution.neurons import neuron_scores
     from circuits.attribution.validation import final_projection
     from circuits.circuit.importance import injection_importance, patching_importance, readout_rms
     from circuits.directions.evidence import evidence
-    from circuits.directions.extract import extract
+    from circuits.directions.extract import extract_directions
     from circuits.generation import Decoding, generate
-    from circuits.interventions import AddVector, Positions
+    from circuits.interventions import AddVector
     from circuits.sites import ReadOut, ResidSite
+    from circuits.vocab import Ablation, Metric, Positions
 
     model = gpu_model
     prompts, emotions = _prompts(model)
     texts = [p.text for p in prompts]
     with FakeCuda() as mode:
-        ex = extract(model, prompts, emotions, keep_samples=True)
+        ex = extract_directions(model, prompts, emotions, keep_samples=True)
         d = ex.directions
         on_cuda = {"directions": d.vectors.is_cuda or d.rms.is_cuda}
         evidence(ex, probes=True)

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from circuits.generation import Decoding, decode_step, generate
+from circuits.generation import Decoding, generate
+from circuits.interventions import decode_step
 from circuits.sites import ReadOut, ResidSite
 
 PROMPTS = [

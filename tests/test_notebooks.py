@@ -7,9 +7,8 @@ The kernel inherits the suite's offline settings (``HF_HUB_OFFLINE``) and runs s
 a machine whose two cores are shared, two OpenMP threads per process spend most of their time
 waiting for each other (measured: the walkthrough ran 4x slower).
 
-The walkthrough is meant to take well under a minute (~25 s on two cores, most of it importing
-torch and TransformerLens in the kernel); the test fails past 120 s, a loose bound for shared
-machines. ``pretrained.ipynb`` runs with its model sections skipped: the SmolLM2 cells take
+How long the walkthrough takes is measured by ``make bench`` (about 25 s on two idle cores, most
+of it importing torch and TransformerLens in the kernel). ``pretrained.ipynb`` runs with its model sections skipped: the SmolLM2 cells take
 minutes on a CPU (``CIRCUITS_NOTEBOOK_SMOLLM2=1`` runs them here too) and the pretrained model's
 cells need a download (``CIRCUITS_NOTEBOOK_PRETRAINED=1`` runs them where the weights are
 cached).
@@ -67,7 +66,7 @@ def outputs(nb, kind: str) -> list[str]:
 
 
 def test_walkthrough_runs_offline_and_shows_every_view():
-    nb, seconds = execute("walkthrough.ipynb", timeout=300)
+    nb, _ = execute("walkthrough.ipynb", timeout=300)
     html = "\n".join(outputs(nb, "text/html"))
     # the views inline: tokens by direction, attention, top prompts, the circuit graph, replies
     for component in ("ColoredTokensMulti", "AttentionHeads", "TopkSamples"):
@@ -80,13 +79,11 @@ def test_walkthrough_runs_offline_and_shows_every_view():
     assert [words[0] for words in lines] == ["none", "circuit"]
     (none, n), (circuit, n_circuit) = [map(int, words[-1].split("/")) for words in lines]
     assert n == n_circuit > 0 and circuit > none, lines
-    # Loose bound for a shared machine; on two idle cores the notebook takes ~25 s.
-    assert seconds < 120, f"the walkthrough took {seconds:.0f} s"
 
 
 def test_pretrained_notebook_runs_offline():
     run = {k: os.environ.get(k, "0") for k in ("CIRCUITS_NOTEBOOK_SMOLLM2", "CIRCUITS_NOTEBOOK_PRETRAINED")}
-    nb, seconds = execute("pretrained.ipynb", timeout=1800, CIRCUITS_ONLINE="0", **run)
+    nb, _ = execute("pretrained.ipynb", timeout=1800, CIRCUITS_ONLINE="0", **run)
     status = {line.split(":", 1)[0]: line.split(":", 1)[1].strip()
               for line in "".join(outputs(nb, "stream")).splitlines() if line.startswith("RUN ")}
     assert set(status) == {"RUN smollm2", "RUN pretrained"}, status
@@ -94,8 +91,6 @@ def test_pretrained_notebook_runs_offline():
         assert status["RUN smollm2"].startswith("skipped"), status
     if run["CIRCUITS_NOTEBOOK_PRETRAINED"] != "1":
         assert status["RUN pretrained"].startswith("skipped"), status
-    if "1" not in run.values():
-        assert seconds < 60, f"the pretrained notebook took {seconds:.0f} s with its model cells skipped"
 
 
 def test_notebooks_are_committed_clean():
@@ -109,3 +104,19 @@ def test_notebooks_are_committed_clean():
             if cell.cell_type == "code":
                 assert cell.outputs == [] and cell.execution_count is None, f"{name}: a cell has outputs"
         assert nb.metadata.get("kernelspec", {}).get("name") == "python3", name
+
+
+def test_notebooks_use_only_the_public_api():
+    """Every notebook reaches the framework through ``circuits`` itself (``import circuits as cc``
+    or ``from circuits import ...``), never through its modules, in a handful of import lines."""
+    import ast
+
+    for path in sorted(EXPERIMENTS.glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        tree = ast.parse("\n".join(c.source for c in nb.cells if c.cell_type == "code"))
+        ours = [n for n in ast.walk(tree)
+                if (isinstance(n, ast.Import) and any(a.name.split(".")[0] == "circuits" for a in n.names))
+                or (isinstance(n, ast.ImportFrom) and (n.module or "").split(".")[0] == "circuits")]
+        deep = [ast.unparse(n) for n in ours if "circuits." in ast.unparse(n)]
+        assert ours and not deep, (path.name, deep)
+        assert len(ours) <= 4, (path.name, [ast.unparse(n) for n in ours])

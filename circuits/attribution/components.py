@@ -15,13 +15,15 @@ from tqdm.auto import tqdm
 
 from circuits.artifacts import atomic_write_bytes, dumps_json
 from circuits.attribution.gradients import attribution_patching
-from circuits.attribution.heads import Ablation, HeadTargets, Metric, dataset_means, exact_head_effects, mean_z
+from circuits.attribution.heads import HeadTargets, dataset_means, exact_head_effects, mean_z
 from circuits.attribution.neurons import NeuronScores, neuron_scores
-from circuits.circuit.reference import Reference
 from circuits.data.prompts import Prompt
-from circuits.directions.result import EmotionDirections
-from circuits.model.backend import HookedModel
+from circuits.directions.emotion_directions import EmotionDirections
+from circuits.directions.reference import Reference
+from circuits.model.backend import Backend
+from circuits.nodes import HeadNode, top_nodes
 from circuits.sites import NeuronsSite, ReadOut, ResidSite
+from circuits.vocab import Ablation, Metric
 
 ATTRIBUTION = "attribution"
 
@@ -44,43 +46,38 @@ class ComponentScores:
     def neuron_scores(self, emotion: str) -> Float[Tensor, "layer d_mlp"]:
         return self.neurons.scores[self.emotions.index(emotion)]
 
-    def top_heads(self, emotion: str, k: int, layers: Sequence[int] | None = None) -> list[tuple[int, int, float]]:
-        s = self.head_scores(emotion).clone()
-        if layers is not None:
-            keep = torch.zeros(s.shape[0], dtype=torch.bool)
-            keep[list(layers)] = True
-            s[~keep] = -torch.inf
-        k = min(k, int(torch.isfinite(s).sum()))
-        vals, idx = s.flatten().topk(k)
-        H = s.shape[1]
-        return [(int(i) // H, int(i) % H, float(v)) for v, i in zip(vals, idx)]
+    def top_heads(self, emotion: str, k: int, layers: Sequence[int] | None = None) -> list[tuple[HeadNode, float]]:
+        """The ``k`` highest-scoring heads of an emotion with their scores, optionally within layers."""
+        return top_nodes(self.head_scores(emotion), HeadNode, k, layers)
 
-    def save(self, directory: str | Path) -> None:
+    def save(self, stem: str | Path) -> None:
+        """Write the head scores and the neuron attribution (``<stem>.safetensors`` and
+        ``<stem>.json``); the neuron scores save themselves (:meth:`NeuronScores.save`)."""
         from safetensors.torch import save
 
-        d = Path(directory)
-        self.neurons.save(d / "neurons")
+        stem = Path(stem)
         tensors = {f"heads.{k}": v.contiguous() for k, v in self.heads.items()}
         tensors["neuron_attribution"] = self.neuron_attribution.contiguous()
-        atomic_write_bytes(d / "heads.safetensors", save(tensors))
-        atomic_write_bytes(d / "heads.json", dumps_json(
+        atomic_write_bytes(stem.with_suffix(".safetensors"), save(tensors))
+        atomic_write_bytes(stem.with_suffix(".json"), dumps_json(
             {"emotions": list(self.emotions), "head_score": self.head_score, **self.meta}).encode())
 
     @classmethod
-    def load(cls, directory: str | Path) -> ComponentScores:
+    def load(cls, neurons: str | Path, heads: str | Path) -> ComponentScores:
+        """Read what :meth:`NeuronScores.save` wrote at stem ``neurons`` and :meth:`save` at ``heads``."""
         from safetensors.torch import load_file
 
-        d = Path(directory)
-        t = load_file(str(d / "heads.safetensors"))
-        meta = json.loads((d / "heads.json").read_text())
-        heads = {k.removeprefix("heads."): v for k, v in t.items() if k.startswith("heads.")}
+        heads = Path(heads)
+        t = load_file(str(heads.with_suffix(".safetensors")))
+        meta = json.loads(heads.with_suffix(".json").read_text())
+        head_scores = {k.removeprefix("heads."): v for k, v in t.items() if k.startswith("heads.")}
         extra = {k: v for k, v in meta.items() if k not in ("emotions", "head_score")}
-        return cls(NeuronScores.load(d / "neurons"), heads, t["neuron_attribution"], meta["head_score"],
+        return cls(NeuronScores.load(neurons), head_scores, t["neuron_attribution"], meta["head_score"],
                    tuple(meta["emotions"]), extra)
 
 
 def score_components(
-    model: HookedModel,
+    model: Backend,
     prompts: Sequence[Prompt],
     directions: EmotionDirections,
     reference: Reference,

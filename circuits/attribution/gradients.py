@@ -16,9 +16,10 @@ import torch
 from jaxtyping import Float
 from torch import Tensor
 
-from circuits.attribution.heads import Ablation, baseline_for
-from circuits.model.backend import HookedModel, TokenBatch
+from circuits.attribution.heads import baseline_for
+from circuits.model.backend import Backend, Record, TokenBatch
 from circuits.sites import EmbedSite, HeadsSite, NeuronsSite, ReadOut, ResidSite
+from circuits.vocab import Ablation
 
 
 class _Leaf:
@@ -28,17 +29,6 @@ class _Leaf:
         return act.detach().requires_grad_(True)
 
 
-class _Keep:
-    """Keeps an activation and asks autograd to store its gradient."""
-
-    def __init__(self) -> None:
-        self.value: Tensor | None = None
-
-    def __call__(self, act: Tensor) -> None:
-        act.retain_grad()
-        self.value = act
-
-
 @dataclass(frozen=True)
 class Attribution:
     heads: Float[Tensor, "layer head"]
@@ -46,7 +36,7 @@ class Attribution:
 
 
 def attribution_patching(
-    model: HookedModel,
+    model: Backend,
     batch: TokenBatch,
     direction: Float[Tensor, " d_model"],
     ablation: Ablation = Ablation.ZERO,
@@ -55,8 +45,8 @@ def attribution_patching(
 ) -> Attribution:
     """Mean estimated drop of ``<resid_final[-1], direction>`` per head and per neuron."""
     L = model.info.n_layers
-    zs = [_Keep() for _ in range(L)]
-    posts = [_Keep() for _ in range(L)]
+    zs = [Record(grad=True) for _ in range(L)]
+    posts = [Record(grad=True) for _ in range(L)]
     hooks = [(EmbedSite(), _Leaf())]
     hooks += [(HeadsSite(layer), k) for layer, k in enumerate(zs)]
     if model.has_mlp:

@@ -15,8 +15,8 @@ Two exact scorers and one fast one:
   expanding the batch (copy ``k`` ablates head ``k``), started from the cached residual entering
   the layer and stopped as soon as the metric is read. For the same-layer metric alone, the
   copies run only the last token's attention against a key-value cache of the prompt (nothing
-  else can reach the metric). Tested against a per-head loop of TransformerLens
-  ``run_with_hooks``.
+  else can reach the metric), on backends that offer prefix caches. Tested against a per-head
+  loop of whole ablated forward passes (:func:`circuits.attribution.slow.per_head_loop`).
 - :func:`direct_head_effects`: for the same-layer metric the effect is linear, so it equals
   ``<(z_h - baseline_h) W_O[h], v>`` at the last token, read off one clean forward pass.
 - attribution patching (:mod:`circuits.attribution.gradients`): one forward and one backward
@@ -25,7 +25,8 @@ Two exact scorers and one fast one:
 
 from __future__ import annotations
 
-import enum
+import functools
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -33,37 +34,11 @@ import torch
 from jaxtyping import Float
 from torch import Tensor
 
-from circuits.model.backend import HookedModel, TokenBatch
-from circuits.sites import HeadsSite, ReadOut, ResidSite
+from circuits.model.backend import Backend, Record, TokenBatch
+from circuits.sites import HeadsSite, ReadOut, ResidSite, Site, entering
+from circuits.vocab import Ablation, Metric
 
-
-class Ablation(enum.Enum):
-    """What replaces an ablated component's output."""
-
-    ZERO = "zero"
-    """Zero (the study's choice)."""
-    MEAN = "mean"
-    """Its mean over the dataset's real tokens."""
-    RESAMPLE = "resample"
-    """Its value on a prompt of another group (the batch rotated by one prompt; right-aligned)."""
-
-
-class Metric(enum.Enum):
-    """Where a component's effect is read."""
-
-    SAME_LAYER = "same_layer"
-    """The same layer's read-out after the component's sublayer, on that read-out's direction."""
-    FINAL = "final"
-    """The final residual, on a reference direction: every downstream path counts."""
-
-
-class _Capture:
-    def __init__(self, last_only: bool) -> None:
-        self.last_only = last_only
-        self.value: Tensor | None = None
-
-    def __call__(self, act: Tensor) -> None:
-        self.value = (act[:, -1] if self.last_only else act).detach()
+log = logging.getLogger(__name__)
 
 
 class _AblateOneHeadPerCopy:
@@ -101,10 +76,10 @@ def baseline_for(ablation: Ablation, z: Tensor, mask: Tensor, mean_z: Tensor | N
 
 
 @torch.inference_mode()
-def dataset_means(model: HookedModel, batches: Sequence[TokenBatch], sites: Sequence) -> list[Tensor]:
+def dataset_means(model: Backend, batches: Sequence[TokenBatch], sites: Sequence[Site]) -> list[Tensor]:
     """The mean activation at each site over the real tokens of ``batches`` (e.g. [head d_head]
     for ``HeadsSite``, [d_mlp] for ``NeuronsSite``): the baseline of mean ablation."""
-    caps = [_Capture(last_only=False) for _ in sites]
+    caps = [Record() for _ in sites]
     sums: list[Tensor | None] = [None] * len(sites)
     count = 0
     deepest = max(s.layer for s in sites)
@@ -120,14 +95,14 @@ def dataset_means(model: HookedModel, batches: Sequence[TokenBatch], sites: Sequ
     return [s / count for s in sums]
 
 
-def mean_z(model: HookedModel, batches: Sequence[TokenBatch]) -> Float[Tensor, "layer head d_head"]:
+def mean_z(model: Backend, batches: Sequence[TokenBatch]) -> Float[Tensor, "layer head d_head"]:
     """The dataset mean of every head's z over real tokens."""
     return torch.stack(dataset_means(model, batches, [HeadsSite(layer) for layer in range(model.info.n_layers)]))
 
 
 @torch.inference_mode()
 def exact_head_effects(
-    model: HookedModel,
+    model: Backend,
     batch: TokenBatch,
     targets: HeadTargets,
     ablation: Ablation = Ablation.ZERO,
@@ -141,7 +116,9 @@ def exact_head_effects(
     metric is read: the layer's own attention for ``same_layer``, the last block for ``final``.
     """
     if Metric.FINAL not in metrics and batch.tokens.shape[1] > 1:
-        return {Metric.SAME_LAYER: _same_layer_from_last_query(model, batch, targets, ablation, mean)}
+        if model.supports_prefix_cache:
+            return {Metric.SAME_LAYER: _same_layer_from_last_query(model, batch, targets, ablation, mean)}
+        _warn_no_prefix_cache(model)
     L, H = model.info.n_layers, model.info.n_heads
     B = len(batch)
     mask = batch.attention_mask
@@ -154,7 +131,7 @@ def exact_head_effects(
         base = baseline_for(ablation, zs[layer].value, mask, None if mean is None else mean[layer])
         ablate = _AblateOneHeadPerCopy(B, base)
         resid = pre[layer].value.repeat(H, 1, 1)
-        mid = _Capture(last_only=True)
+        mid = Record(last=True)
         with model.hooks([(HeadsSite(layer), ablate), (model.after_attention(layer), mid)]):
             stop = ResidSite(L - 1, ReadOut.RESID_POST) if Metric.FINAL in metrics else model.after_attention(layer)
             final = model.run_until(stop, big_mask, resid=resid, start_layer=layer)[:, -1]
@@ -171,7 +148,7 @@ def exact_head_effects(
 
 @torch.inference_mode()
 def _same_layer_from_last_query(
-    model: HookedModel,
+    model: Backend,
     batch: TokenBatch,
     targets: HeadTargets,
     ablation: Ablation,
@@ -185,7 +162,7 @@ def _same_layer_from_last_query(
     last token fills a key-value cache; one pass over the last token reads it (the clean
     values); then, per layer, the ``n_heads`` ablated copies run that layer's attention for the
     last token only, against the cached keys and values. Ablating z at earlier positions too,
-    as :func:`per_head_loop <circuits.attribution.reference.per_head_loop>` does, cannot change
+    as :func:`per_head_loop <circuits.attribution.slow.per_head_loop>` does, cannot change
     the metric, and the test suite checks the two agree.
     """
     L, H = model.info.n_layers, model.info.n_heads
@@ -212,7 +189,7 @@ def _same_layer_from_last_query(
 
 @torch.inference_mode()
 def direct_head_effects(
-    model: HookedModel,
+    model: Backend,
     batch: TokenBatch,
     targets: HeadTargets,
     ablation: Ablation = Ablation.ZERO,
@@ -220,7 +197,7 @@ def direct_head_effects(
 ) -> Float[Tensor, "layer head"]:
     """The same-layer metric's drop, computed from one clean pass: ``<(z - base)[-1] W_O, v>``."""
     L = model.info.n_layers
-    zs = [_Capture(last_only=False) for _ in range(L)]
+    zs = [Record() for _ in range(L)]
     with model.hooks([(HeadsSite(layer), c) for layer, c in enumerate(zs)]):
         model.run_until(HeadsSite(L - 1), batch.attention_mask, tokens=batch.tokens)
     out = []
@@ -234,21 +211,23 @@ def direct_head_effects(
     return torch.stack(out).cpu()
 
 
-def _clean_captures(model: HookedModel):
+def _clean_captures(model: Backend):
     """Per layer: the residual entering it, every head's z, and the residual after its attention
     (last token); and the hooks that fill them during one clean pass."""
     L = model.info.n_layers
-    pre = [_Capture(last_only=False) for _ in range(L)]
-    zs = [_Capture(last_only=False) for _ in range(L)]
-    mids = [_Capture(last_only=True) for _ in range(L)]
+    pre = [Record() for _ in range(L)]
+    zs = [Record() for _ in range(L)]
+    mids = [Record(last=True) for _ in range(L)]
     hooks = [(model.after_attention(layer), c) for layer, c in enumerate(mids)]
     hooks += [(HeadsSite(layer), c) for layer, c in enumerate(zs)]
-    hooks += [(_pre_site(layer), c) for layer, c in enumerate(pre)]
+    hooks += [(entering(layer), c) for layer, c in enumerate(pre)]
     return pre, zs, mids, hooks
 
 
-def _pre_site(layer: int):
-    """The residual entering block ``layer`` (the embedding for layer 0)."""
-    from circuits.sites import EmbedSite
+def _warn_no_prefix_cache(model: Backend) -> None:
+    _log_once(f"{model.name} has no prefix cache: the same-layer head sweep runs whole ablated passes instead")
 
-    return EmbedSite() if layer == 0 else ResidSite(layer - 1, ReadOut.RESID_POST)
+
+@functools.cache
+def _log_once(message: str) -> None:
+    log.info(message)

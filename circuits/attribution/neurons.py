@@ -22,8 +22,9 @@ from torch import Tensor
 from circuits.activations import read_last_token
 from circuits.artifacts import atomic_write_bytes, dumps_json
 from circuits.data.prompts import Prompt
-from circuits.directions.result import EmotionDirections
-from circuits.model.backend import HookedModel
+from circuits.directions.emotion_directions import EmotionDirections
+from circuits.model.backend import Backend
+from circuits.nodes import NeuronNode, top_nodes
 from circuits.sites import NeuronsSite, ReadOut, ResidSite
 
 
@@ -36,16 +37,9 @@ class NeuronScores:
     w_out_v: Float[Tensor, "emotion layer d_mlp"]
     emotions: tuple[str, ...]
 
-    def top(self, emotion: str, k: int, layers: Sequence[int] | None = None) -> list[tuple[int, int, float]]:
-        """The ``k`` highest-scoring (layer, neuron, score) of an emotion, optionally within layers."""
-        s = self.scores[self.emotions.index(emotion)].clone()
-        if layers is not None:
-            keep = torch.zeros(s.shape[0], dtype=torch.bool)
-            keep[list(layers)] = True
-            s[~keep] = -torch.inf
-        vals, idx = s.flatten().topk(k)
-        d = s.shape[1]
-        return [(int(i) // d, int(i) % d, float(v)) for v, i in zip(vals, idx)]
+    def top(self, emotion: str, k: int, layers: Sequence[int] | None = None) -> list[tuple[NeuronNode, float]]:
+        """The ``k`` highest-scoring neurons of an emotion with their scores, optionally within layers."""
+        return top_nodes(self.scores[self.emotions.index(emotion)], NeuronNode, k, layers)
 
     def rows(self, emotion: str) -> list[list]:
         e = self.emotions.index(emotion)
@@ -73,7 +67,7 @@ class NeuronScores:
 
 
 def neuron_scores(
-    model: HookedModel,
+    model: Backend,
     prompts: Sequence[Prompt],
     directions: EmotionDirections,
     batch_size: int = 64,

@@ -11,9 +11,10 @@ from circuits.attribution.components import ComponentScores
 from circuits.circuit.allocation import Budget, allocate
 from circuits.circuit.circuit import Circuit
 from circuits.circuit.importance import SublayerImportance
-from circuits.circuit.nodes import HeadNode, NeuronNode
 from circuits.model.backend import ModelInfo
+from circuits.nodes import HeadNode, NeuronNode
 from circuits.sites import Sublayer
+from circuits.vocab import Importance
 
 STUDY_NEURONS_PER_LAYER = 392 / 28
 STUDY_HEAD_FRACTION = 168 / (28 * 24)
@@ -59,13 +60,13 @@ def study_budget(
     return CircuitBudget(capped(n_total, min_neurons, info.d_mlp), capped(h_total, h_min, H))
 
 
-def assemble(
+def assemble_circuit(
     emotion: str,
     importance: SublayerImportance,
     scores: ComponentScores,
     budget: CircuitBudget,
     info: ModelInfo,
-    kind: str = "injection",
+    kind: Importance = Importance.INJECTION,
     provenance: dict | None = None,
 ) -> Circuit:
     """The circuit of ``emotion``: per-layer allocation, then each layer's top components."""

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from circuits.artifacts import atomic_write_bytes, dumps_json
-from circuits.circuit.nodes import HeadNode, NeuronNode, Node, parse_node
+from circuits.nodes import HeadNode, NeuronNode, Node, parse_node
 
 
 @dataclass(frozen=True)

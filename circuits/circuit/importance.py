@@ -2,7 +2,7 @@
 model's final emotion representation?
 
 Two measures, both read on the final residual at the last prompt token, projected on the
-emotion's reference direction ``v_ref`` (:mod:`circuits.circuit.reference`):
+emotion's reference direction ``v_ref`` (:mod:`circuits.directions.reference`):
 
 - **injection** (the study's): with the *neutral* prompt, add ``alpha * sigma * v`` to one
   sublayer's output at the last token (``v`` the emotion's direction at that sublayer's
@@ -19,23 +19,19 @@ The two should agree in rank where the measure is meaningful; the stage reports 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import torch
 from jaxtyping import Float
 from torch import Tensor
 
-from circuits.model.backend import HookedModel, TokenBatch
-from circuits.sites import EmbedSite, ReadOut, ResidSite, Sublayer, SublayerSite
-
-
-class _Capture:
-    def __init__(self, last_only: bool) -> None:
-        self.last_only, self.value = last_only, None
-
-    def __call__(self, act: Tensor) -> None:
-        self.value = (act[:, -1] if self.last_only else act).detach()
+from circuits.data.prompts import Prompt
+from circuits.directions.emotion_directions import EmotionDirections
+from circuits.directions.reference import Reference
+from circuits.model.backend import Backend, Record, TokenBatch
+from circuits.sites import ReadOut, ResidSite, Sublayer, SublayerSite, entering, resid_sites
+from circuits.vocab import Importance
 
 
 class _AddAtLastPerCopy:
@@ -54,19 +50,15 @@ class _AddAtLastPerCopy:
         return act
 
 
-def _entering(layer: int):
-    return EmbedSite() if layer == 0 else ResidSite(layer - 1, ReadOut.RESID_POST)
-
-
-def _clean_pass(model: HookedModel, batch: TokenBatch, last_sublayers: bool = False):
+def _clean_pass(model: Backend, batch: TokenBatch, last_sublayers: bool = False):
     L = model.info.n_layers
-    pre = [_Capture(last_only=False) for _ in range(L)]
-    hooks = [(_entering(layer), c) for layer, c in enumerate(pre)]
+    pre = [Record() for _ in range(L)]
+    hooks = [(entering(layer), c) for layer, c in enumerate(pre)]
     outs = {}
     if last_sublayers:
         for layer in range(L):
             for sub in Sublayer:
-                outs[(layer, sub)] = _Capture(last_only=True)
+                outs[(layer, sub)] = Record(last=True)
                 hooks.append((SublayerSite(layer, sub), outs[(layer, sub)]))
     final_site = ResidSite(L - 1, ReadOut.RESID_POST)
     with model.hooks(hooks):
@@ -76,7 +68,7 @@ def _clean_pass(model: HookedModel, batch: TokenBatch, last_sublayers: bool = Fa
 
 @torch.inference_mode()
 def injection_importance(
-    model: HookedModel,
+    model: Backend,
     batch: TokenBatch,
     directions: Float[Tensor, "site d_model"],
     v_ref: Float[Tensor, " d_model"],
@@ -107,7 +99,7 @@ def injection_importance(
 
 @torch.inference_mode()
 def patching_importance(
-    model: HookedModel,
+    model: Backend,
     neutral: TokenBatch,
     emotional: TokenBatch,
     v_ref: Float[Tensor, " d_model"],
@@ -132,12 +124,10 @@ def patching_importance(
 
 
 @torch.inference_mode()
-def readout_rms(model: HookedModel, batches: Sequence[TokenBatch]) -> Float[Tensor, " site"]:
+def readout_rms(model: Backend, batches: Sequence[TokenBatch]) -> Float[Tensor, " site"]:
     """sigma: mean RMS norm of every read-out at the last token over the prompts."""
-    from circuits.sites import resid_sites
-
     sites = resid_sites(model.info.n_layers)
-    caps = [_Capture(last_only=True) for _ in sites]
+    caps = [Record(last=True) for _ in sites]
     total = torch.zeros(len(sites), device=model.device)
     n = 0
     with model.hooks(list(zip(sites, caps))):
@@ -160,6 +150,53 @@ class SublayerImportance:
     alphas: tuple[float, ...]
     emotions: tuple[str, ...]
 
-    def of(self, emotion: str, sublayer: Sublayer, kind: str = "injection") -> Float[Tensor, " layer"]:
-        x = getattr(self, kind)[self.emotions.index(emotion)]
+    def of(self, emotion: str, sublayer: Sublayer, kind: Importance = Importance.INJECTION) -> Float[Tensor, " layer"]:
+        x = getattr(self, kind.value)[self.emotions.index(emotion)]
         return x[0::2] if sublayer is Sublayer.ATTN else x[1::2]
+
+
+Pairs = Mapping[str, Sequence[tuple[TokenBatch, TokenBatch]]]
+"""Per emotion: batches of (neutral prompts, emotion prompts) of the same groups, row by row."""
+
+
+def paired_batches(model: Backend, neutral: Sequence[Prompt], prompts: Sequence[Prompt], batch_size: int = 64) -> dict[str, list[tuple[TokenBatch, TokenBatch]]]:
+    """Each emotion's prompts beside the neutral prompt of the same (skeleton, valence) group,
+    in the order given, tokenized in batches of ``batch_size``: what the importance measures read."""
+    by_group = {p.group: p for p in neutral}
+    by_emotion: dict[str, list[Prompt]] = {}
+    for p in prompts:
+        by_emotion.setdefault(p.emotion, []).append(p)
+    out = {}
+    for emotion, mine in by_emotion.items():
+        n_texts = [by_group[p.group].text for p in mine]
+        e_texts = [p.text for p in mine]
+        out[emotion] = [(model.encode(n_texts[i : i + batch_size]), model.encode(e_texts[i : i + batch_size]))
+                        for i in range(0, len(mine), batch_size)]
+    return out
+
+
+def sublayer_importance(
+    model: Backend,
+    pairs: Pairs,
+    directions: EmotionDirections,
+    reference: Reference,
+    alphas: Sequence[float] = (0.1, 0.3, 0.5, 0.7),
+) -> SublayerImportance:
+    """Injection (averaged over ``alphas``) and patching importance of every sublayer for each
+    emotion of ``pairs`` (:func:`paired_batches`), batch results weighted by batch size; sigma is
+    the read-outs' RMS over the first emotion's share of the neutral batches."""
+    all_neutral = [n for batches in pairs.values() for n, _ in batches]
+    sigma = readout_rms(model, all_neutral[: max(1, len(all_neutral) // len(pairs))])
+    inj, per_alpha, patch = [], [], []
+    for emotion, batches in pairs.items():
+        e = directions.emotions.index(emotion)
+        v_ref = reference.vector(directions, emotion)
+        w = [len(n) for n, _ in batches]
+        pa = sum(wi * injection_importance(model, n, directions.vectors[e], v_ref, sigma, alphas)
+                 for wi, (n, _) in zip(w, batches)) / sum(w)
+        pt = sum(wi * patching_importance(model, n, em, v_ref) for wi, (n, em) in zip(w, batches)) / sum(w)
+        per_alpha.append(pa)
+        inj.append(pa.mean(dim=0))
+        patch.append(pt)
+    return SublayerImportance(torch.stack(inj), torch.stack(per_alpha), torch.stack(patch), sigma,
+                              tuple(alphas), tuple(pairs))

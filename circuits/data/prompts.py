@@ -12,27 +12,17 @@ ordered skeleton x valence x emotion; the read-out position is the last prompt t
 
 from __future__ import annotations
 
-import enum
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from circuits.data.sev import SEVSplit, Skeleton
 from circuits.emotions import ADJECTIVES, VALENCES
+from circuits.vocab import Template
 
 STUDY_EMOTION_SYSTEM = "Always reply in {emotion}. Keep the reply to at most two sentences."
 STUDY_NEUTRAL_SYSTEM = "Keep the reply to at most two sentences."
 USER_EMOTION_SUFFIX = "How do you feel? Answer in at most two sentences, sounding {adjective}."
 USER_NEUTRAL_SUFFIX = "Answer in at most two sentences."
-
-
-class Template(enum.Enum):
-    """Where the emotion instruction goes."""
-
-    SYSTEM = "system"
-    """The study's template: the instruction is the system turn."""
-    USER = "user"
-    """The instruction follows the scenario and event in the user turn (no system turn, so a
-    model's own default system prompt, if its template has one, applies)."""
 
 
 def messages_for(
@@ -67,8 +57,12 @@ class Prompt:
         return (self.skeleton_id, self.valence)
 
 
+Render = Callable[[Sequence[dict[str, str]]], str]
+"""Chat messages -> prompt text: a model's ``render_chat``."""
+
+
 def build_prompts(
-    render,
+    render: Render,
     split: SEVSplit,
     emotions: Sequence[str | None],
     template: Template,
@@ -76,7 +70,7 @@ def build_prompts(
 ) -> list[Prompt]:
     """Prompts for every skeleton x valence x emotion (``None`` in ``emotions``: neutral prompt).
 
-    ``render`` turns chat messages into text: a model's :meth:`HookedModel.render_chat`.
+    ``render`` turns chat messages into text: a model's :meth:`Backend.render_chat`.
     """
     prompts = []
     for skel in split:
@@ -85,3 +79,16 @@ def build_prompts(
                 text = render(messages_for(skel, valence, emotion, template))
                 prompts.append(Prompt(skel.skeleton_id, skel.theme, valence, emotion, text))
     return prompts
+
+
+def per_emotion(prompts: Sequence[Prompt], emotions: Sequence[str], limit: int | None) -> list[Prompt]:
+    """At most ``limit`` prompts of each emotion (None: all), evenly spaced over each emotion's
+    prompts, emotion after emotion."""
+    out = []
+    for e in emotions:
+        mine = [p for p in prompts if p.emotion == e]
+        if limit is not None and len(mine) > limit:
+            step = len(mine) / limit
+            mine = [mine[int(i * step)] for i in range(limit)]
+        out += mine
+    return out

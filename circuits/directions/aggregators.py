@@ -24,29 +24,13 @@ samples themselves.
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Iterable
 
 import torch
 from jaxtyping import Float
 from torch import Tensor
 
-
-class Aggregator(enum.Enum):
-    """How a direction is computed from grouped activations."""
-
-    CENTERED = "centered"
-    """The study's within-group-centred contrast (default)."""
-    ONE_VS_REST = "one_vs_rest"
-    """Mean of the emotion minus mean of the other emotions."""
-    PCA = "pca"
-    """First principal axis of the emotion's centred differences."""
-    PROBE = "probe"
-    """Logistic-regression probe weights on the centred differences."""
-
-    @property
-    def streaming(self) -> bool:
-        return self in (Aggregator.CENTERED, Aggregator.ONE_VS_REST)
+from circuits.vocab import Aggregator
 
 
 def unit(v: Tensor, eps: float = 1e-12) -> Tensor:

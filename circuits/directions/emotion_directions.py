@@ -11,7 +11,7 @@ from jaxtyping import Float
 from torch import Tensor
 
 from circuits.artifacts import atomic_write_bytes, dumps_json
-from circuits.sites import READOUTS, ReadOut, ResidSite, resid_sites
+from circuits.sites import READOUTS, ResidSite, resid_sites
 
 
 @dataclass(frozen=True, eq=False)
@@ -108,10 +108,3 @@ class EmotionDirections:
         known = {"kind", "model", "emotions", "n_layers", "readouts", "sites", "d_model", "aggregator", "n_groups"}
         return cls(t["vectors"], t["raw"], t["rms"], tuple(meta["emotions"]), meta["n_layers"], meta["model"],
                    meta["aggregator"], meta["n_groups"], {k: v for k, v in meta.items() if k not in known})
-
-
-def readout_of(index: int) -> ResidSite:
-    return ResidSite(index // 2, READOUTS[index % 2])
-
-
-__all__ = ["EmotionDirections", "ReadOut", "readout_of"]

@@ -23,10 +23,11 @@ import torch
 from jaxtyping import Float
 from torch import Tensor
 
-from circuits.directions.aggregators import Aggregator, aggregate, unit
+from circuits.directions.aggregators import aggregate, unit
 from circuits.directions.extract import Extraction
 from circuits.directions.probes import probe_accuracy
 from circuits.emotions import VALENCES
+from circuits.vocab import Aggregator
 
 
 def _cos(a: Tensor, b: Tensor) -> Tensor:

@@ -20,20 +20,11 @@ from torch import Tensor
 from tqdm.auto import tqdm
 
 from circuits.data.prompts import Prompt
-from circuits.directions.aggregators import Aggregator, CenteredSums, aggregate, one_vs_rest, unit
-from circuits.directions.result import EmotionDirections
-from circuits.model.backend import HookedModel
-from circuits.sites import ResidSite, resid_sites
-
-
-class _StackRecorder:
-    """Stores the last-position activation of each call, for one site."""
-
-    def __init__(self) -> None:
-        self.last: Tensor | None = None
-
-    def __call__(self, act: Tensor) -> None:
-        self.last = act[:, -1].detach().to(torch.float32)
+from circuits.directions.aggregators import CenteredSums, aggregate, one_vs_rest, unit
+from circuits.directions.emotion_directions import EmotionDirections
+from circuits.model.backend import Backend, Record, stop_layer
+from circuits.sites import ResidSite, Site, resid_sites
+from circuits.vocab import Aggregator
 
 
 def group_prompts(prompts: Sequence[Prompt], emotions: Sequence[str]) -> list[list[Prompt]]:
@@ -46,9 +37,9 @@ def group_prompts(prompts: Sequence[Prompt], emotions: Sequence[str]) -> list[li
 
 @torch.inference_mode()
 def stream_group_sites(
-    model: HookedModel,
+    model: Backend,
     groups: Sequence[Sequence[Prompt]],
-    sites: Sequence,
+    sites: Sequence[Site],
     batch_size: int = 64,
     progress: bool = False,
     desc: str = "reading groups",
@@ -57,20 +48,19 @@ def stream_group_sites(
     activation is [group, emotion, *site_shape] at the last prompt token."""
     E = len(groups[0])
     per_batch = max(1, batch_size // E)
-    recorders = [_StackRecorder() for _ in sites]
-    deepest = max(getattr(s, "layer", 0) for s in sites)
-    stop = deepest + 1 if deepest + 1 < model.info.n_layers else None
+    recorders = [Record(last=True, dtype=torch.float32) for _ in sites]
+    stop = stop_layer(sites)
     starts = range(0, len(groups), per_batch)
     with model.hooks(list(zip(sites, recorders))):
         for start in tqdm(starts, desc=desc, disable=not progress, leave=False):
             chunk = groups[start : start + per_batch]
             batch = model.encode([p.text for g in chunk for p in g])
             model.forward(batch.tokens, batch.attention_mask, stop_at_layer=stop)
-            yield start, [r.last.reshape(len(chunk), E, *r.last.shape[1:]) for r in recorders]
+            yield start, [r.value.reshape(len(chunk), E, *r.value.shape[1:]) for r in recorders]
 
 
 def stream_group_activations(
-    model: HookedModel,
+    model: Backend,
     groups: Sequence[Sequence[Prompt]],
     sites: Sequence[ResidSite],
     batch_size: int = 64,
@@ -82,7 +72,7 @@ def stream_group_activations(
 
 
 def group_contrasts(
-    model: HookedModel,
+    model: Backend,
     prompts: Sequence[Prompt],
     emotions: Sequence[str],
     sites: Sequence,
@@ -122,8 +112,8 @@ def memberships(groups: Sequence[Sequence[Prompt]], seed: int) -> list[list[str]
     return [["all", f"half{half[g[0].skeleton_id]}", f"theme:{g[0].theme}", f"valence:{g[0].valence}"] for g in groups]
 
 
-def extract(
-    model: HookedModel,
+def extract_directions(
+    model: Backend,
     prompts: Sequence[Prompt],
     emotions: Sequence[str],
     aggregator: Aggregator = Aggregator.CENTERED,

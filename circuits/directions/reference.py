@@ -18,7 +18,8 @@ from jaxtyping import Float
 from torch import Tensor
 
 from circuits.directions.aggregators import unit
-from circuits.directions.result import EmotionDirections
+from circuits.directions.emotion_directions import EmotionDirections
+from circuits.sites import ResidSite
 
 
 @dataclass(frozen=True)
@@ -35,10 +36,9 @@ class Reference:
     def vector(self, directions: EmotionDirections, emotion: str) -> Tensor:
         return self.vectors[directions.emotions.index(emotion)]
 
-    def describe(self, n_layers: int) -> str:
-        from circuits.directions.result import readout_of
-
-        return f"{readout_of(self.start)}..{readout_of(self.end)}"
+    def describe(self) -> str:
+        """The segment as read-outs, e.g. ``L2.mlp..L3.mlp``."""
+        return f"{ResidSite.at(self.start)}..{ResidSite.at(self.end)}"
 
 
 def stable_segment(directions: EmotionDirections, threshold: float = 0.9) -> tuple[int, int]:

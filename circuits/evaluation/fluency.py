@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 import torch
 
-from circuits.model.backend import HookedModel
+from circuits.model.backend import Backend
 
 _WORD = re.compile(r"\w+|[^\w\s]")
 
@@ -50,7 +50,7 @@ def longest_repeated_ngram(text: str) -> int:
 
 @torch.inference_mode()
 def reply_perplexity(
-    model: HookedModel,
+    model: Backend,
     prompts: Sequence[str],
     replies: Sequence[Sequence[int]],
     batch_size: int = 32,

@@ -10,8 +10,8 @@ per reply (six emotions + ``neutral``). Offline judges ship here:
   an independent signal used to cross-check the offline judge.
 - ``keyword``: a short hand-written cue list; a transparent baseline.
 
-A user with a network can register a Hugging Face text classifier or an LLM-as-judge with the
-study's prompt by adding a factory to :data:`JUDGES`.
+A user with a network can add a Hugging Face text classifier or an LLM-as-judge with the
+study's prompt: a :class:`~circuits.vocab.JudgeKind` member and a factory in :data:`JUDGES`.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from functools import lru_cache
 from typing import Protocol
 
 from circuits.emotions import EMOTIONS, NEUTRAL
+from circuits.vocab import JudgeKind
 
 
 class Judge(Protocol):
@@ -129,12 +130,14 @@ def _offline() -> Judge:
     return load_offline_judge()
 
 
-JUDGES: dict[str, Callable[[], Judge]] = {
-    "offline": _offline,
-    "keyword": KeywordJudge,
-    "nrc": NRCJudge,
+JUDGES: dict[JudgeKind, Callable[[], Judge]] = {
+    JudgeKind.OFFLINE: _offline,
+    JudgeKind.KEYWORD: KeywordJudge,
+    JudgeKind.NRC: NRCJudge,
 }
+"""A factory per judge kind (a new judge: a :class:`~circuits.vocab.JudgeKind` member and a factory here)."""
 
 
-def make_judge(kind: str) -> Judge:
-    return JUDGES[kind]()
+def make_judge(kind: JudgeKind | str = JudgeKind.OFFLINE) -> Judge:
+    """The judge of ``kind`` (a :class:`~circuits.vocab.JudgeKind` or its value)."""
+    return JUDGES[JudgeKind[kind] if isinstance(kind, str) else kind]()

@@ -17,9 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from jaxtyping import Float
+from torch import Tensor
 
 from circuits.errors import UserError
-from circuits.model.backend import HookedModel
+from circuits.model.hooked import TLBackend
 from circuits.paths import EMO_TINY_DIR
 
 SPECIAL_TOKENS = ("<|pad|>", "<|system|>", "<|user|>", "<|assistant|>", "<|end|>")
@@ -68,13 +70,25 @@ def tl_config(arch: dict[str, Any], device: str = "cpu", dtype: torch.dtype = to
 
 
 def build_tl_model(arch: dict[str, Any], device: str = "cpu", dtype: torch.dtype = torch.float32):
-    """A freshly initialised ``HookedTransformer`` (for training) from an architecture dict."""
+    """A freshly initialised ``HookedTransformer`` from an architecture dict."""
     from transformer_lens import HookedTransformer
 
     return HookedTransformer(tl_config(arch, device, dtype))
 
 
-def load_checkpoint_dir(path: Path, name: str, device: str = "cpu", dtype: torch.dtype = torch.float32) -> HookedModel:
+def build_trainable(arch: dict[str, Any]) -> torch.nn.Module:
+    """A freshly initialised emo-tiny-style model to train (CPU, float32, train mode): a plain
+    ``nn.Module`` for the optimiser, whose ``state_dict`` is what :func:`load_checkpoint_dir` reads;
+    :func:`training_logits` runs it."""
+    return build_tl_model(arch).train()
+
+
+def training_logits(module: torch.nn.Module, tokens: Tensor) -> Float[Tensor, "batch pos d_vocab"]:
+    """Logits of a :func:`build_trainable` model at every position of right-padded ``tokens``."""
+    return module(tokens, return_type="logits")
+
+
+def load_checkpoint_dir(path: Path, name: str, device: str = "cpu", dtype: torch.dtype = torch.float32) -> TLBackend:
     """Load a checkpoint directory written by :func:`circuits.testbed.train.save_checkpoint`."""
     from safetensors.torch import load_file
 
@@ -90,9 +104,9 @@ def load_checkpoint_dir(path: Path, name: str, device: str = "cpu", dtype: torch
     state = load_file(str(files[1]), device=str(device))
     model.load_state_dict({k: v.to(dtype) for k, v in state.items()}, strict=False)
     tok = make_tokenizer(files[2])
-    return HookedModel(name, model, tok, [tok.convert_tokens_to_ids(END)])
+    return TLBackend(name, model, tok, [tok.convert_tokens_to_ids(END)])
 
 
-def load_emo_tiny(device: str = "cpu", dtype: torch.dtype = torch.float32) -> HookedModel:
+def load_emo_tiny(device: str = "cpu", dtype: torch.dtype = torch.float32) -> TLBackend:
     """The shipped ``emo-tiny`` testbed."""
     return load_checkpoint_dir(EMO_TINY_DIR, "emo-tiny", device, dtype)

@@ -1,57 +1,52 @@
-"""The model backend: a TransformerLens ``HookedTransformer`` behind one small interface.
+"""The TransformerLens backend: a ``HookedTransformer`` behind the :class:`~circuits.model.backend.Backend`
+interface.
 
-Every TransformerLens-specific call of the framework lives in this module (and in the loaders
-next to it, which build the ``HookedTransformer``). The pipeline sees a :class:`HookedModel`:
-architecture numbers, a tokenizer with a chat template, a forward pass over left-padded token
-batches with an optional key-value cache, temporary hooks on typed :mod:`circuits.sites`, and
-read access to the few weights the analytic methods need. A TransformerLens 4 ``TransformerBridge``
-backend can be added by writing one more class with the same methods.
+Every TransformerLens-specific call of the framework lives here, in :mod:`circuits.model.fast_decode`
+and in the loaders next to them, which build the ``HookedTransformer``. :class:`TLBackend` maps each
+typed site of :mod:`circuits.sites` to its hook point (:func:`hook_point`), adapts the framework's
+hook protocol ``fn(activation)`` to TransformerLens' ``fn(activation, hook)``, and wraps its key-value
+caches so that callers only pass them around.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import torch
 from jaxtyping import Float, Int
 from torch import Tensor
 
-from circuits.sites import HeadsSite, NeuronsSite, Site
-
-HookFn = Callable[[Tensor], Tensor | None]
-"""A hook: receives the activation at a site and returns a replacement (or None to keep it)."""
-
-
-@dataclass(frozen=True)
-class ModelInfo:
-    """Architecture numbers of a loaded model."""
-
-    name: str
-    n_layers: int
-    n_heads: int
-    d_model: int
-    d_head: int
-    d_mlp: int
-    d_vocab: int
-    n_ctx: int
+from circuits.errors import UserError
+from circuits.model.backend import HookFn, KVCache, ModelInfo, Record, StopForward, TokenBatch
+from circuits.sites import (
+    EmbedSite,
+    HeadsSite,
+    NeuronsSite,
+    PatternSite,
+    ReadOut,
+    ResidSite,
+    Site,
+    SublayerSite,
+)
 
 
-@dataclass(frozen=True)
-class TokenBatch:
-    """Left-padded prompts: real tokens are right-aligned so position -1 is every row's last."""
-
-    tokens: Int[Tensor, "batch pos"]
-    attention_mask: Int[Tensor, "batch pos"]
-
-    @property
-    def lengths(self) -> Int[Tensor, " batch"]:
-        return self.attention_mask.sum(dim=1)
-
-    def __len__(self) -> int:
-        return self.tokens.shape[0]
+def hook_point(site: Site) -> str:
+    """The TransformerLens hook name of ``site``: the only place hook names are built."""
+    if isinstance(site, ResidSite):
+        return f"blocks.{site.layer}.hook_{site.readout.value}"
+    if isinstance(site, SublayerSite):
+        return f"blocks.{site.layer}.hook_{site.sublayer.value}_out"
+    if isinstance(site, HeadsSite):
+        return f"blocks.{site.layer}.attn.hook_z"
+    if isinstance(site, NeuronsSite):
+        return f"blocks.{site.layer}.mlp.hook_post"
+    if isinstance(site, PatternSite):
+        return f"blocks.{site.layer}.attn.hook_pattern"
+    if isinstance(site, EmbedSite):
+        return "blocks.0.hook_resid_pre"
+    raise TypeError(f"not a site: {site!r}")
 
 
 class _SiteHook:
@@ -62,19 +57,6 @@ class _SiteHook:
 
     def __call__(self, activation: Tensor, hook: Any) -> Tensor | None:
         return self.fn(activation)
-
-
-class _StopForward(Exception):
-    """Raised by a hook to end a forward pass once the activation it needs is recorded."""
-
-
-class _RecordAndStop:
-    def __init__(self) -> None:
-        self.value: Tensor | None = None
-
-    def __call__(self, activation: Tensor) -> None:
-        self.value = activation
-        raise _StopForward
 
 
 def _relayout(param: torch.nn.Parameter, order: tuple[int, ...]) -> None:
@@ -108,8 +90,8 @@ def optimize_layout(tl_model: Any) -> None:
                     _relayout(p, (0, 2, 1))
 
 
-class HookedModel:
-    """A language model with hooks: the one interface the pipeline uses.
+class TLBackend:
+    """A ``HookedTransformer`` as a :class:`~circuits.model.backend.Backend`.
 
     Args:
         name: the model's name in configs and artifacts.
@@ -136,6 +118,7 @@ class HookedModel:
             d_vocab=cfg.d_vocab,
             n_ctx=cfg.n_ctx,
         )
+        self.supports_prefix_cache = True
         for p in self.tl.parameters():
             p.requires_grad_(False)
         optimize_layout(self.tl)
@@ -165,8 +148,6 @@ class HookedModel:
         """Left-pad token-id lists into a :class:`TokenBatch`."""
         width = max(len(s) for s in sequences)
         if width > self.info.n_ctx:
-            from circuits.errors import UserError
-
             raise UserError(
                 f"a prompt of {width} tokens exceeds {self.name}'s context of {self.info.n_ctx}: "
                 "shorten the prompts or use a model with a longer context"
@@ -193,8 +174,6 @@ class HookedModel:
 
     def after_attention(self, layer: int) -> ResidSite:
         """The residual right after layer ``layer``'s attention (``resid_post`` in attention-only models)."""
-        from circuits.sites import ReadOut, ResidSite
-
         return ResidSite(layer, ReadOut.RESID_MID if self.has_mlp else ReadOut.RESID_POST)
 
     @property
@@ -209,7 +188,7 @@ class HookedModel:
         self,
         tokens: Int[Tensor, "batch pos"],
         attention_mask: Int[Tensor, "batch pos"],
-        kv_cache: Any | None = None,
+        kv_cache: KVCache | None = None,
         stop_at_layer: int | None = None,
     ) -> Float[Tensor, "batch pos d_vocab"]:
         """Logits for a left-padded batch (or the residual before block ``stop_at_layer``).
@@ -229,7 +208,7 @@ class HookedModel:
         self,
         tokens: Int[Tensor, "batch pos"],
         attention_mask: Int[Tensor, "batch pos"],
-        kv_cache: Any | None = None,
+        kv_cache: KVCache | None = None,
     ) -> Float[Tensor, "batch d_vocab"]:
         """Logits at the last position only: the unembedding is applied to one position, which
         saves most of a prefill's memory and time for large vocabularies."""
@@ -240,7 +219,7 @@ class HookedModel:
         tokens: Int[Tensor, "batch pos"],
         attention_mask: Int[Tensor, "batch pos"],
         k: int,
-        kv_cache: Any | None = None,
+        kv_cache: KVCache | None = None,
     ) -> Float[Tensor, "batch k d_vocab"]:
         """Logits at the last ``k`` positions only (the final norm and the unembedding run on
         those positions): what scoring a reply at the end of a left-padded batch needs."""
@@ -260,7 +239,7 @@ class HookedModel:
         tokens: Int[Tensor, "batch pos"] | None = None,
         resid: Float[Tensor, "batch pos d_model"] | None = None,
         start_layer: int = 0,
-        kv_cache: Any | None = None,
+        kv_cache: KVCache | None = None,
     ) -> Tensor:
         """Run from the tokens (or from ``resid`` entering block ``start_layer``) and return the
         activation at ``site``, skipping everything after it (hooks attached around this call
@@ -269,7 +248,7 @@ class HookedModel:
         With a ``kv_cache`` (from :meth:`prefix_cache`), the tokens or ``resid`` are the positions
         that follow the cached prefix and ``attention_mask`` is their own mask.
         """
-        rec = _RecordAndStop()
+        rec = Record(detach=False, stop=True)
         try:
             with self.hooks([(site, rec)]):
                 if resid is None:
@@ -281,14 +260,14 @@ class HookedModel:
                             [kv_cache.previous_attention_mask.to(attention_mask), attention_mask], dim=1)
                     self.tl(resid, start_at_layer=start_layer, attention_mask=attention_mask,
                             past_kv_cache=kv_cache, return_type=None)
-        except _StopForward:
+        except StopForward:
             pass
         if rec.value is None:
             raise RuntimeError(f"the forward pass never reached {site}")
         return rec.value
 
     @torch.inference_mode()
-    def prefix_cache(self, tokens: Int[Tensor, "batch pos"], attention_mask: Int[Tensor, "batch pos"]) -> Any:
+    def prefix_cache(self, tokens: Int[Tensor, "batch pos"], attention_mask: Int[Tensor, "batch pos"]) -> KVCache:
         """The keys and values of every layer over a left-padded prefix, frozen: later passes
         over the positions that follow it read the cache and never extend it, so one prefix
         serves many continuations (TransformerLens' own cache, so every hook behaves as in a
@@ -301,7 +280,7 @@ class HookedModel:
         return cache
 
     @staticmethod
-    def repeat_cache(cache: Any, copies: int, layers: Sequence[int] | None = None) -> Any:
+    def repeat_cache(cache: KVCache, copies: int, layers: Sequence[int] | None = None) -> KVCache:
         """``cache`` for a batch of ``copies`` stacked copies of its rows (copy k is rows
         ``k*B .. (k+1)*B``, as ``Tensor.repeat``), frozen. With ``layers``, only those layers'
         entries are copied and the others are left out (a pass through them fails loudly)."""
@@ -315,7 +294,7 @@ class HookedModel:
                    for i, e in enumerate(cache.entries)]
         return TransformerLensKeyValueCache(entries, cache.previous_attention_mask.repeat(copies, 1), frozen=True)
 
-    def new_kv_cache(self, batch_size: int) -> Any:
+    def new_kv_cache(self, batch_size: int) -> KVCache:
         """An empty key-value cache for incremental decoding of ``batch_size`` rows: the fast
         cache of :mod:`circuits.model.fast_decode` when the model supports it, else
         TransformerLens' own."""
@@ -328,12 +307,12 @@ class HookedModel:
         return TransformerLensKeyValueCache.init_cache(self.tl.cfg, self.device, batch_size)
 
     @contextlib.contextmanager
-    def hooks(self, hooks: Sequence[tuple[Site, HookFn]]) -> Iterator[HookedModel]:
+    def hooks(self, hooks: Sequence[tuple[Site, HookFn]]) -> Iterator[TLBackend]:
         """Attach ``hooks`` for the duration of the block; they are removed even if it raises.
 
         Contexts nest: an inner context removes only its own hooks.
         """
-        fwd = [(site.hook_name(), _SiteHook(fn)) for site, fn in hooks]
+        fwd = [(hook_point(site), _SiteHook(fn)) for site, fn in hooks]
         with self.tl.hooks(fwd_hooks=fwd):
             yield self
 
@@ -359,6 +338,16 @@ class HookedModel:
     def __repr__(self) -> str:
         i = self.info
         return (
-            f"HookedModel({i.name!r}, layers={i.n_layers}, heads={i.n_heads}, d_model={i.d_model}, "
+            f"TLBackend({i.name!r}, layers={i.n_layers}, heads={i.n_heads}, d_model={i.d_model}, "
             f"d_mlp={i.d_mlp}, vocab={i.d_vocab})"
         )
+
+
+END_OF_TURN_TOKENS = ("<|eot_id|>", "<|im_end|>", "<end_of_turn>", "<|end|>", "<|endoftext|>")
+
+
+def stop_token_ids(tokenizer) -> list[int]:
+    """The tokenizer's end-of-text token plus whichever common end-of-turn tokens it has."""
+    vocab = tokenizer.get_vocab()
+    ids = [tokenizer.eos_token_id] + [vocab[t] for t in END_OF_TURN_TOKENS if t in vocab]
+    return sorted({int(i) for i in ids if i is not None})

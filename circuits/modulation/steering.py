@@ -11,10 +11,11 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator, Sequence
 
-from circuits.directions.result import EmotionDirections
-from circuits.interventions import AddVector, Positions, intervene
-from circuits.model.backend import HookedModel
+from circuits.directions.emotion_directions import EmotionDirections
+from circuits.interventions import AddVector, intervene
+from circuits.model.backend import Backend
 from circuits.sites import ReadOut, ResidSite
+from circuits.vocab import Positions
 
 STUDY_LAYER_FRACTION = (11 / 28, 20 / 28)
 
@@ -43,14 +44,14 @@ def steering_hooks(
 
 @contextlib.contextmanager
 def steer(
-    model: HookedModel,
+    model: Backend,
     directions: EmotionDirections,
     emotion: str,
     layers: Sequence[int],
     alpha: float,
     positions: Positions = Positions.LAST,
     readout: ReadOut = ReadOut.RESID_POST,
-) -> Iterator[HookedModel]:
+) -> Iterator[Backend]:
     """Steer ``model`` toward ``emotion`` inside the block; the model is restored afterwards."""
     with intervene(model, steering_hooks(directions, emotion, layers, alpha, positions, readout)):
         yield model

@@ -30,8 +30,9 @@ from torch import Tensor
 from circuits.artifacts import atomic_write_bytes, dumps_json
 from circuits.data.prompts import Prompt
 from circuits.directions.extract import group_contrasts, group_prompts, stream_group_sites
-from circuits.model.backend import HookedModel
+from circuits.model.backend import Backend, Record
 from circuits.sites import HeadsSite, NeuronsSite
+from circuits.vocab import Phase
 
 
 @dataclass(frozen=True, eq=False)
@@ -45,10 +46,10 @@ class InterventionVectors:
     reply_neurons: Float[Tensor, "emotion layer d_mlp"] | None = None
     reply_heads: Float[Tensor, "emotion layer head d_head"] | None = None
 
-    def of(self, emotion: str, phase: str = "prompt") -> tuple[Tensor, Tensor]:
-        """(neurons [layer d_mlp], heads [layer head d_head]) for ``phase`` prompt or reply."""
+    def of(self, emotion: str, phase: Phase = Phase.PROMPT) -> tuple[Tensor, Tensor]:
+        """(neurons [layer d_mlp], heads [layer head d_head]) of ``emotion`` for ``phase``."""
         e = self.emotions.index(emotion)
-        if phase == "reply":
+        if phase is Phase.REPLY:
             if self.reply_neurons is None or self.reply_heads is None:
                 raise ValueError("these intervention vectors have no reply-phase contrast")
             return self.reply_neurons[e], self.reply_heads[e]
@@ -72,6 +73,9 @@ class InterventionVectors:
         atomic_write_bytes(stem.with_suffix(".json"), dumps_json(
             {"kind": "intervention_vectors", "emotions": list(self.emotions), "n_groups": self.n_groups,
              "neuron_site": "mlp.hook_post", "head_site": "attn.hook_z", "normalised": False}).encode())
+        # The site names above are the artifact's documented format (TransformerLens' names of
+        # NeuronsSite and HeadsSite), kept so that files written before the sites became
+        # backend-neutral read the same.
 
     @classmethod
     def load(cls, stem: str | Path) -> InterventionVectors:
@@ -89,7 +93,7 @@ def _circuit_sites(n_layers: int) -> list:
 
 
 def intervention_vectors(
-    model: HookedModel, prompts: Sequence[Prompt], emotions: Sequence[str], batch_size: int = 64
+    model: Backend, prompts: Sequence[Prompt], emotions: Sequence[str], batch_size: int = 64
 ) -> InterventionVectors:
     L = model.info.n_layers
     sites = _circuit_sites(L)
@@ -101,7 +105,7 @@ def intervention_vectors(
 
 @torch.inference_mode()
 def neutral_anchored(
-    model: HookedModel,
+    model: Backend,
     prompts: Sequence[Prompt],
     neutral: Sequence[Prompt],
     emotions: Sequence[str],
@@ -126,17 +130,9 @@ def neutral_anchored(
     return torch.stack(out[:L], dim=1), torch.stack(out[L:], dim=1), len(groups)
 
 
-class _Keep:
-    def __init__(self) -> None:
-        self.value: Tensor | None = None
-
-    def __call__(self, act: Tensor) -> None:
-        self.value = act.detach().float()
-
-
 @torch.inference_mode()
 def reply_contrasts(
-    model: HookedModel,
+    model: Backend,
     groups: Sequence[dict[str, tuple[str, str]]],
     emotions: Sequence[str],
 ) -> tuple[Float[Tensor, "emotion layer d_mlp"], Float[Tensor, "emotion layer head d_head"]]:
@@ -149,7 +145,7 @@ def reply_contrasts(
     """
     L = model.info.n_layers
     sites = _circuit_sites(L)
-    keep = [_Keep() for _ in sites]
+    keep = [Record(dtype=torch.float32) for _ in sites]
     sums: list[Tensor] | None = None
     with model.hooks(list(zip(sites, keep))):
         for group in groups:

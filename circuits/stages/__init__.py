@@ -1,10 +1,11 @@
 """The pipeline's stages, by name.
 
-A stage is a plain function ``run(ctx) -> result`` in its own module, where ``ctx`` is the
-:class:`~circuits.pipeline.RunContext`. A stage may also define ``load(ctx) -> result`` to read
-its result back from the run directory, so that a later stage (or a rerun) reuses it when the
-manifest says it is done with the same configuration. ``sections`` are the config sections the
-stage reads: their values, with the hashes of the stages it requires, make its config hash.
+A stage is a module with ``run(ctx) -> result`` and, when later stages or reruns need its result,
+``load(ctx) -> result``, where ``ctx`` is the :class:`~circuits.stages.context.RunContext`. It
+writes its artifacts at the paths :mod:`circuits.layout` declares (``files``). ``sections`` are
+the config sections the stage reads: their values, with the hashes of the stages it requires,
+make its config hash, and a rerun in the same run directory reuses a stage whose hash did not
+change. No stage module imports another; what several stages share lives on the run context.
 """
 
 from __future__ import annotations
@@ -14,15 +15,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from circuits import layout
+from circuits.layout import StageFiles
+from circuits.vocab import StageName
+
 COMMON = ("model", "data", "emotions", "seed")
 
 
 @dataclass(frozen=True)
 class Stage:
-    name: str
+    name: StageName
     module: str
     sections: tuple[str, ...]
-    requires: tuple[str, ...] = ()
+    files: StageFiles
+    requires: tuple[StageName, ...] = ()
     description: str = ""
 
     def _module(self):
@@ -37,38 +43,44 @@ class Stage:
         return getattr(self._module(), "load", None)
 
 
-def _registry(*stages: Stage) -> dict[str, Stage]:
-    reg: dict[str, Stage] = {}
+def _registry(*stages: Stage) -> dict[StageName, Stage]:
+    reg: dict[StageName, Stage] = {}
     for s in stages:
         if s.name in reg:
-            raise ValueError(f"stage {s.name!r} registered twice")
+            raise ValueError(f"stage {s.name} registered twice")
         reg[s.name] = s
+    missing = set(StageName) - set(reg)
+    if missing:
+        raise ValueError(f"stages without a registry entry: {sorted(map(str, missing))}")
     return reg
 
 
-STAGES: dict[str, Stage] = _registry(
-    Stage("smoke", "circuits.stages.smoke", COMMON + ("smoke", "decoding"),
+S = StageName
+STAGES: dict[StageName, Stage] = _registry(
+    Stage(S.SMOKE, "circuits.stages.smoke", COMMON + ("smoke", "decoding"), layout.SMOKE,
           description="load, a few prompts, one forward with a cached read-out, a short generation"),
-    Stage("train_emo_tiny", "circuits.stages.train_emo_tiny", ("train", "seed"),
+    Stage(S.TRAIN_EMO_TINY, "circuits.stages.train_emo_tiny", ("train", "seed"), layout.TRAIN,
           description="train the emo-tiny testbed and its judge from scratch, then evaluate them"),
-    Stage("elicit", "circuits.stages.elicit", COMMON + ("decoding", "judge", "elicit"),
+    Stage(S.ELICIT, "circuits.stages.elicit", COMMON + ("decoding", "judge", "elicit"), layout.ELICIT,
           description="emotion-prompted replies, judged: prompting accuracy and complete groups"),
-    Stage("directions", "circuits.stages.directions", COMMON + ("decoding", "judge", "elicit", "directions"),
-          requires=("elicit",), description="emotion directions at every read-out, with consistency evidence"),
-    Stage("steer", "circuits.stages.steer", COMMON + ("decoding", "judge", "steering"), requires=("directions",),
-          description="the steering baseline on neutral prompts"),
-    Stage("components", "circuits.stages.components",
-          COMMON + ("decoding", "judge", "elicit", "directions", "reference", "components"),
-          requires=("directions",), description="neurons and heads scored per emotion, validated"),
-    Stage("circuits", "circuits.stages.circuits",
+    Stage(S.DIRECTIONS, "circuits.stages.directions", COMMON + ("decoding", "judge", "elicit", "directions"),
+          layout.DIRECTIONS, requires=(S.ELICIT,),
+          description="emotion directions at every read-out, with consistency evidence"),
+    Stage(S.STEER, "circuits.stages.steer", COMMON + ("decoding", "judge", "steering"), layout.STEER,
+          requires=(S.DIRECTIONS,), description="the steering baseline on neutral prompts"),
+    Stage(S.COMPONENTS, "circuits.stages.components",
+          COMMON + ("decoding", "judge", "elicit", "directions", "reference", "components"), layout.COMPONENTS,
+          requires=(S.DIRECTIONS,), description="neurons and heads scored per emotion, validated"),
+    Stage(S.CIRCUITS, "circuits.stages.circuits",
           COMMON + ("decoding", "judge", "elicit", "directions", "reference", "components", "circuit"),
-          requires=("components",), description="sublayer importance, circuit assembly and circuit quality"),
-    Stage("modulate", "circuits.stages.modulate",
+          layout.CIRCUITS, requires=(S.COMPONENTS,),
+          description="sublayer importance, circuit assembly and circuit quality"),
+    Stage(S.MODULATE, "circuits.stages.modulate",
           COMMON + ("decoding", "judge", "elicit", "directions", "reference", "components", "circuit", "steering",
-                    "modulate"),
-          requires=("circuits",), description="controlling emotion from the neutral prompt: five methods, one decoding"),
-    Stage("summary", "circuits.stages.summary", ("model",),
+                    "modulate"), layout.MODULATE,
+          requires=(S.CIRCUITS,), description="controlling emotion from the neutral prompt: five methods, one decoding"),
+    Stage(S.SUMMARY, "circuits.stages.summary", ("model",), layout.SUMMARY,
           description="one markdown summary of every table and figure in the run"),
-    Stage("report", "circuits.stages.report", ("model",),
+    Stage(S.REPORT, "circuits.stages.report", ("model",), layout.REPORT,
           description="one self-contained report.html: figures, tables, interactive views, links to artifacts"),
 )

@@ -1,58 +1,36 @@
-"""Stage ``circuits`` (method.md, stage 4): sublayer importance, budgeted assembly of one
+"""Stage ``circuits`` (the study's stage 4): sublayer importance, budgeted assembly of one
 circuit per emotion, intervention vectors, and the circuits' measured quality."""
 
 from __future__ import annotations
 
-import json
 import logging
-from dataclasses import dataclass
+from collections.abc import Sequence
 
 import numpy as np
-import torch
 from scipy.stats import spearmanr
 
-from circuits.circuit.assembly import assemble, study_budget
+from circuits import layout
+from circuits.circuit.assembly import CircuitBudget, assemble_circuit, study_budget
 from circuits.circuit.circuit import Circuit
-from circuits.circuit.importance import SublayerImportance, injection_importance, patching_importance, readout_rms
-from circuits.circuit.quality import faithfulness, necessity
-from circuits.data.prompts import Template, build_prompts
+from circuits.circuit.importance import Pairs, SublayerImportance, paired_batches, sublayer_importance
+from circuits.circuit.quality import necessity
+from circuits.data.prompts import Prompt, per_emotion
+from circuits.modulation.faithfulness import faithfulness
 from circuits.modulation.vectors import InterventionVectors, intervention_vectors, reply_contrasts
-from circuits.sites import Sublayer
-from circuits.stages.components import per_emotion, reference_of
-from circuits.stages.directions import discovery_prompts
+from circuits.sites import ResidSite, Sublayer
+from circuits.stages.context import RunContext
+from circuits.stages.results import CircuitSet, Elicitation
 from circuits.viz import plots
 from circuits.viz.graph import circuit_figure, circuit_html
+from circuits.vocab import Split
 
 log = logging.getLogger(__name__)
 
-DIR = "circuits"
+FILES = layout.CIRCUITS
 
-
-@dataclass(frozen=True, eq=False)
-class CircuitSet:
-    circuits: dict[str, Circuit]
-    vectors: InterventionVectors
-    importance: dict
-
-
-def _paired_batches(ctx, groups_by_emotion):
-    """Neutral and emotion prompts of the same groups, in the same order, in batches."""
-    model, cfg = ctx.model, ctx.cfg
-    neutral = {p.group: p for p in build_prompts(model.render_chat, ctx.split("discovery"), [None],
-                                                 Template(cfg.model.template))}
-    bs = cfg.decoding.batch_size
-    out = {}
-    for emotion, prompts in groups_by_emotion.items():
-        n_texts = [neutral[p.group].text for p in prompts]
-        e_texts = [p.text for p in prompts]
-        out[emotion] = [(model.encode(n_texts[i : i + bs]), model.encode(e_texts[i : i + bs]))
-                        for i in range(0, len(prompts), bs)]
-    return out
-
-
-def _reply_groups(prompts, elicitation, emotions, limit):
+def _reply_groups(prompts: Sequence[Prompt], elicitation: Elicitation, emotions: Sequence[str], limit: int | None):
     """(prompt, elicited reply) per emotion for complete groups, for the reply-phase contrast."""
-    replies = {(r["skeleton_id"], r["valence"], r["target"]): r["reply"] for r in elicitation.records.get(elicitation.key, [])}
+    replies = {(r.skeleton_id, r.valence, r.target): r.reply for r in elicitation.discovery_replies}
     groups: dict = {}
     for p in prompts:
         reply = replies.get((p.skeleton_id, p.valence, p.emotion))
@@ -62,142 +40,84 @@ def _reply_groups(prompts, elicitation, emotions, limit):
     return complete[:limit] if limit else complete
 
 
-def _importance(ctx, directions, reference, pairs) -> SublayerImportance:
-    model, c = ctx.model, ctx.cfg.circuit
-    all_neutral = [n for batches in pairs.values() for n, _ in batches]
-    sigma = readout_rms(model, all_neutral[: max(1, len(all_neutral) // len(pairs))])
-    inj, per_alpha, patch = [], [], []
-    for emotion, batches in pairs.items():
-        e = directions.emotions.index(emotion)
-        v_ref = reference.vector(directions, emotion)
-        w = [len(n) for n, _ in batches]
-        pa = sum(wi * injection_importance(model, n, directions.vectors[e], v_ref, sigma, c.alphas)
-                 for wi, (n, _) in zip(w, batches)) / sum(w)
-        pt = sum(wi * patching_importance(model, n, em, v_ref) for wi, (n, em) in zip(w, batches)) / sum(w)
-        per_alpha.append(pa)
-        inj.append(pa.mean(dim=0))
-        patch.append(pt)
-    return SublayerImportance(torch.stack(inj), torch.stack(per_alpha), torch.stack(patch), sigma,
-                              tuple(c.alphas), tuple(pairs))
-
-
-def _figures(ctx, imp: SublayerImportance, circuits: dict[str, Circuit], overlap: np.ndarray, size_curve: dict):
-    n = ctx.model.info.n_layers
-    emotions = list(circuits)
-    plt = plots._plt()
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.6), sharey=False)
-    for sub, ax in zip(Sublayer, axes):
-        for i, e in enumerate(emotions):
-            ax.plot(range(n), imp.of(e, sub).numpy(), marker="o", ms=3, label=e, color=f"C{i}")
-        ax.axhline(0, color="grey", lw=0.6)
-        ax.set_title(f"{sub.value} sublayers: injection importance I")
-        ax.set_xlabel("layer")
-        ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=7)
-    ctx.run.save_figure(f"{DIR}/importance.png", fig)
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.4))
-    for ax, kind in zip(axes, ("neurons", "heads")):
-        width = 0.8 / len(emotions)
-        for i, e in enumerate(emotions):
-            prof = circuits[e].layer_profile()[kind]
-            ax.bar(np.arange(n) + (i - (len(emotions) - 1) / 2) * width, [prof.get(layer, 0) for layer in range(n)],
-                   width, label=e, color=f"C{i}")
-        ax.set_xticks(range(n), [f"L{layer}" for layer in range(n)], fontsize=7)
-        ax.set_title(f"{kind} per layer")
-    axes[0].legend(fontsize=7)
-    ctx.run.save_figure(f"{DIR}/allocation.png", fig)
-    ctx.run.save_figure(f"{DIR}/overlap.png", plots.heatmap_grid(
-        overlap[None], ["Jaccard overlap of circuits"], emotions, "cross-emotion circuit overlap", vmin=0, vmax=1,
-        cmap="viridis"))
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
-    for i, e in enumerate(emotions):
-        m = size_curve[e]
-        axes[0].plot(m["multiplier"], m["necessity_margin"], marker="o", label=e, color=f"C{i}")
-        axes[1].plot(m["multiplier"], m["faithfulness"], marker="o", label=e, color=f"C{i}")
-    for ax, t in zip(axes, ("necessity margin (drop - random drop)", "faithfulness (circuit / whole layers)")):
-        ax.set_xscale("log", base=2)
-        ax.set_xlabel("budget x study default")
-        ax.set_title(t, fontsize=10)
-        ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=7)
-    ctx.run.save_figure(f"{DIR}/size_curve.png", fig)
-    for e, c in circuits.items():
-        ctx.run.save_figure(f"{DIR}/graph_{e}.png", circuit_figure(c, n))
-        ctx.run.write_text(f"{DIR}/graph_{e}.html", "<!doctype html><meta charset='utf-8'>" + circuit_html(c, n))
-
-
-def run(ctx) -> CircuitSet:
-    cfg, model = ctx.cfg, ctx.model
-    c = cfg.circuit
-    info = model.info
-    directions = ctx.result("directions")
-    scores = ctx.result("components")
-    elicitation = ctx.result("elicit")
-    reference = reference_of(ctx)
-    all_prompts = discovery_prompts(ctx, elicitation.groups)
-    vectors = intervention_vectors(model, all_prompts, ctx.emotions, cfg.decoding.batch_size)
-    reply_groups = _reply_groups(all_prompts, elicitation, ctx.emotions, c.max_prompts)
+def _vectors(ctx: RunContext, prompts: Sequence[Prompt]) -> InterventionVectors:
+    """The prompt-phase ``dmu`` and, from the elicited replies, the reply-phase one."""
+    vectors = intervention_vectors(ctx.model, prompts, ctx.emotions, ctx.cfg.decoding.batch_size)
+    reply_groups = _reply_groups(prompts, ctx.elicitation, ctx.emotions, ctx.cfg.circuit.max_prompts)
     if reply_groups:
-        vectors = vectors.with_reply(*reply_contrasts(model, reply_groups, ctx.emotions))
-    vectors.save(ctx.run.path(f"{DIR}/vectors"))
-    ctx.run.adopt(f"{DIR}/vectors.safetensors")
-    ctx.run.adopt(f"{DIR}/vectors.json")
+        vectors = vectors.with_reply(*reply_contrasts(ctx.model, reply_groups, ctx.emotions))
+    return vectors
 
-    chosen = per_emotion(all_prompts, ctx.emotions, c.max_prompts)
-    pairs = _paired_batches(ctx, {e: [p for p in chosen if p.emotion == e] for e in ctx.emotions})
-    imp = _importance(ctx, directions, reference, pairs)
-    budget = study_budget(info, c.neurons_per_layer, c.head_fraction, c.min_neurons, c.min_heads, c.cap)
-    prov = {"model": info.name, "reference_segment": reference.describe(info.n_layers)}
-    circuits = {e: assemble(e, imp, scores, budget, info, c.importance, prov) for e in ctx.emotions}
-    for e, circ in circuits.items():
-        circ.save(ctx.run.path(f"{DIR}/circuit_{e}.json"))
-        ctx.run.adopt(f"{DIR}/circuit_{e}.json")
 
-    quality, size_curve = {}, {}
-    for e in ctx.emotions:
-        v_ref = reference.vector(directions, e)
-        neutral = [n for n, _ in pairs[e]]
-        emotional = [em for _, em in pairs[e]]
-        quality[e] = {
-            "faithfulness": faithfulness(model, neutral, circuits[e], vectors, v_ref, c.scale),
-            "necessity": necessity(model, emotional, circuits[e], v_ref, c.necessity_draws, cfg.seed),
-            "spearman_injection_vs_patching": round(float(spearmanr(imp.injection[imp.emotions.index(e)].numpy(),
-                                                                    imp.patching[imp.emotions.index(e)].numpy()).statistic), 4),
-        }
-        curve = {"multiplier": [], "n_neurons": [], "n_heads": [], "necessity_margin": [], "necessity_drop": [],
-                 "faithfulness": []}
-        for m in c.size_multipliers:
-            b = budget.scaled(m, info)
-            circ = assemble(e, imp, scores, b, info, c.importance, prov)
-            nec = necessity(model, emotional, circ, v_ref, max(2, c.necessity_draws // 2), cfg.seed)
-            fai = faithfulness(model, neutral, circ, vectors, v_ref, c.scale)
-            curve["multiplier"].append(m)
-            curve["n_neurons"].append(len(circ.neurons))
-            curve["n_heads"].append(len(circ.heads))
-            curve["necessity_margin"].append(nec["margin"])
-            curve["necessity_drop"].append(nec["drop"])
-            curve["faithfulness"].append(fai["ratio"])
-        size_curve[e] = curve
-        log.info("circuit %s: %d heads + %d neurons; necessity margin %.3f (z %s); faithfulness %.3f", e,
-                 len(circuits[e].heads), len(circuits[e].neurons), quality[e]["necessity"]["margin"],
-                 quality[e]["necessity"]["z"], quality[e]["faithfulness"]["ratio"] or float("nan"))
-    overlap = np.array([[circuits[a].jaccard(circuits[b]) for b in ctx.emotions] for a in ctx.emotions])
-    importance = {
-        "sites": [f"L{i // 2}.{'attn' if i % 2 == 0 else 'mlp'}" for i in range(2 * info.n_layers)],
-        "alphas": list(c.alphas),
+def _quality(ctx: RunContext, emotion: str, circuit: Circuit, vectors: InterventionVectors, pairs: Pairs,
+             imp: SublayerImportance, draws: int) -> dict:
+    """Faithfulness and necessity of one circuit, and how the two importances rank sublayers."""
+    c, v_ref = ctx.cfg.circuit, ctx.reference.vector(ctx.directions, emotion)
+    neutral = [n for n, _ in pairs[emotion]]
+    emotional = [em for _, em in pairs[emotion]]
+    e = imp.emotions.index(emotion)
+    return {
+        "faithfulness": faithfulness(ctx.model, neutral, circuit, vectors, v_ref, c.scale),
+        "necessity": necessity(ctx.model, emotional, circuit, v_ref, draws, ctx.cfg.seed),
+        "spearman_injection_vs_patching": round(float(spearmanr(imp.injection[e].numpy(),
+                                                                imp.patching[e].numpy()).statistic), 4),
+    }
+
+
+def _size_curve(ctx: RunContext, emotion: str, budget: CircuitBudget, build, vectors: InterventionVectors,
+                pairs: Pairs, imp: SublayerImportance) -> dict:
+    """Necessity and faithfulness of the emotion's circuit at each budget multiplier."""
+    c, info = ctx.cfg.circuit, ctx.model.info
+    curve: dict[str, list] = {"multiplier": [], "n_neurons": [], "n_heads": [], "necessity_margin": [],
+                              "necessity_drop": [], "faithfulness": []}
+    for m in c.size_multipliers:
+        circ = build(emotion, budget.scaled(m, info))
+        q = _quality(ctx, emotion, circ, vectors, pairs, imp, max(2, c.necessity_draws // 2))
+        curve["multiplier"].append(m)
+        curve["n_neurons"].append(len(circ.neurons))
+        curve["n_heads"].append(len(circ.heads))
+        curve["necessity_margin"].append(q["necessity"]["margin"])
+        curve["necessity_drop"].append(q["necessity"]["drop"])
+        curve["faithfulness"].append(q["faithfulness"]["ratio"])
+    return curve
+
+
+def _importance_table(imp: SublayerImportance, n_layers: int) -> dict:
+    return {
+        "sites": [str(ResidSite.at(i)) for i in range(2 * n_layers)],
+        "alphas": list(imp.alphas),
         "sigma": imp.sigma.tolist(),
         "injection": {e: imp.injection[i].tolist() for i, e in enumerate(imp.emotions)},
         "injection_per_alpha": {e: imp.injection_per_alpha[i].tolist() for i, e in enumerate(imp.emotions)},
         "patching": {e: imp.patching[i].tolist() for i, e in enumerate(imp.emotions)},
     }
-    ctx.run.write_json(f"{DIR}/importance.json", importance)
-    _figures(ctx, imp, circuits, overlap, size_curve)
+
+
+def _figures(ctx: RunContext, imp: SublayerImportance, circuits: dict[str, Circuit], overlap: np.ndarray,
+             size_curve: dict) -> None:
+    n = ctx.model.info.n_layers
+    curves = {e: {str(sub): imp.of(e, sub).numpy() for sub in Sublayer} for e in circuits}
+    ctx.run.save_figure(FILES.importance_figure.path(), plots.importance_figure(curves, n))
+    ctx.run.save_figure(FILES.allocation.path(), plots.allocation_figure(
+        {e: c.layer_profile() for e, c in circuits.items()}, n))
+    ctx.run.save_figure(FILES.overlap.path(), plots.heatmap_grid(
+        overlap[None], ["Jaccard overlap of circuits"], list(circuits), "cross-emotion circuit overlap", vmin=0, vmax=1,
+        cmap="viridis"))
+    ctx.run.save_figure(FILES.size_curve.path(), plots.size_curve_figure(size_curve))
+    for e, c in circuits.items():
+        ctx.run.save_figure(FILES.graph.file(".png", emotion=e), circuit_figure(c, n))
+        ctx.run.write_text(FILES.graph.file(".html", emotion=e), "<!doctype html><meta charset='utf-8'>" + circuit_html(c, n))
+
+
+def _metrics(ctx: RunContext, budget: CircuitBudget, imp: SublayerImportance, circuits: dict[str, Circuit],
+             quality: dict, size_curve: dict, overlap: np.ndarray) -> dict:
+    sites = [str(ResidSite.at(i)) for i in range(imp.injection.shape[1])]
     mean_inj = imp.injection.mean(dim=0)
-    metrics = {
+    return {
         "budget": {"neurons": vars(budget.neurons), "heads": vars(budget.heads)},
-        "reference_segment": reference.describe(info.n_layers),
-        "importance_mean_over_emotions": dict(zip(importance["sites"], mean_inj.tolist())),
-        "importance_peak": importance["sites"][int(mean_inj.argmax())],
+        "reference_segment": ctx.reference.describe(),
+        "importance_mean_over_emotions": dict(zip(sites, mean_inj.tolist())),
+        "importance_peak": sites[int(mean_inj.argmax())],
         "quality": quality,
         # margin > 0: the circuit's drop beats the random circuits' mean drop; the stricter
         # beats_every_random: it beats the largest drop of any random circuit drawn
@@ -208,12 +128,42 @@ def run(ctx) -> CircuitSet:
         "overlap_jaccard": {a: dict(zip(ctx.emotions, row)) for a, row in zip(ctx.emotions, overlap.tolist())},
         "circuit_sizes": {e: {"heads": len(ci.heads), "neurons": len(ci.neurons)} for e, ci in circuits.items()},
     }
-    ctx.run.add_metrics("circuits", metrics)
+
+
+def run(ctx: RunContext) -> CircuitSet:
+    c, info = ctx.cfg.circuit, ctx.model.info
+    all_prompts = ctx.discovery_prompts(ctx.elicitation.groups)
+    vectors = _vectors(ctx, all_prompts)
+    ctx.run.save(FILES.vectors, vectors)
+    chosen = per_emotion(all_prompts, ctx.emotions, c.max_prompts)
+    pairs = paired_batches(ctx.model, ctx.neutral_prompts(ctx.split(Split.DISCOVERY)), chosen, ctx.cfg.decoding.batch_size)
+    imp = sublayer_importance(ctx.model, pairs, ctx.directions, ctx.reference, c.alphas)
+    budget = study_budget(info, c.neurons_per_layer, c.head_fraction, c.min_neurons, c.min_heads, c.cap)
+    prov = {"model": info.name, "reference_segment": ctx.reference.describe()}
+
+    def build(emotion: str, b: CircuitBudget) -> Circuit:
+        return assemble_circuit(emotion, imp, ctx.components, b, info, c.importance, prov)
+
+    circuits = {e: build(e, budget) for e in ctx.emotions}
+    for e, circ in circuits.items():
+        ctx.run.save(FILES.circuit, circ, emotion=e)
+    quality, size_curve = {}, {}
+    for e in ctx.emotions:
+        quality[e] = _quality(ctx, e, circuits[e], vectors, pairs, imp, c.necessity_draws)
+        size_curve[e] = _size_curve(ctx, e, budget, build, vectors, pairs, imp)
+        log.info("circuit %s: %d heads + %d neurons; necessity margin %.3f (z %s); faithfulness %.3f", e,
+                 len(circuits[e].heads), len(circuits[e].neurons), quality[e]["necessity"]["margin"],
+                 quality[e]["necessity"]["z"], quality[e]["faithfulness"]["ratio"] or float("nan"))
+    overlap = np.array([[circuits[a].jaccard(circuits[b]) for b in ctx.emotions] for a in ctx.emotions])
+    importance = _importance_table(imp, info.n_layers)
+    ctx.run.write_json(FILES.importance.path(), importance)
+    _figures(ctx, imp, circuits, overlap, size_curve)
+    ctx.run.add_metrics("circuits", _metrics(ctx, budget, imp, circuits, quality, size_curve, overlap))
     return CircuitSet(circuits, vectors, importance)
 
 
-def load(ctx) -> CircuitSet:
-    circuits = {e: Circuit.load(ctx.run.path(f"{DIR}/circuit_{e}.json")) for e in ctx.emotions}
-    vectors = InterventionVectors.load(ctx.run.path(f"{DIR}/vectors"))
-    importance = json.loads(ctx.run.path(f"{DIR}/importance.json").read_text())
+def load(ctx: RunContext) -> CircuitSet:
+    circuits = {e: Circuit.load(ctx.run.path(FILES.circuit.path(emotion=e))) for e in ctx.emotions}
+    vectors = InterventionVectors.load(ctx.run.path(FILES.vectors.path()))
+    importance = ctx.run.read_json(FILES.importance.path())
     return CircuitSet(circuits, vectors, importance)

@@ -1,35 +1,52 @@
-"""The run context: what a stage can ask for (config, run directory, model, judge, data,
-results of other stages), loaded lazily and at most once per run."""
+"""The run context: what a stage can ask for, loaded lazily and at most once per run.
+
+A stage receives one :class:`RunContext` and asks it for the configuration, the run directory,
+the model and the judge, the data splits and the prompts rendered for the model, the decoding
+settings every comparison shares, and the results of other stages (typed accessors such as
+:attr:`RunContext.directions`; a finished stage's result is reloaded from the run directory when
+its configuration did not change, else computed now). Everything several stages need lives
+here, so no stage imports another.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import asdict
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from circuits.artifacts import RunDir
 from circuits.config import Config
+from circuits.data.prompts import Prompt, build_prompts
 from circuits.data.sev import SEVSplit
-from circuits.errors import UserError
+from circuits.generation import Decoding
+from circuits.vocab import Split, StageName
+
+if TYPE_CHECKING:
+    from circuits.attribution.components import ComponentScores
+    from circuits.directions.emotion_directions import EmotionDirections
+    from circuits.directions.reference import Reference
+    from circuits.evaluation.judges import Judge
+    from circuits.model.backend import Backend
+    from circuits.modulation.vectors import InterventionVectors
+    from circuits.stages.results import CircuitSet, Elicitation
 
 log = logging.getLogger(__name__)
 
 
 class RunContext:
-    """Shared state of one run. Stages receive it and call :meth:`result` for their inputs."""
+    """Shared state of one run. Stages receive it and ask it for their inputs."""
 
     def __init__(self, cfg: Config, run: RunDir) -> None:
         self.cfg = cfg
         self.run = run
-        self._results: dict[str, Any] = {}
-        self._splits: dict[tuple[str, int | None], SEVSplit] = {}
-        self.cache: dict[str, Any] = {}
-        """Values a stage derives once and uses in several places (e.g. the modulate stage's
-        neutral-anchored vectors, read once for calibration, headline and sweep)."""
+        self._results: dict[StageName, Any] = {}
+        self._splits: dict[tuple[Split, int | None], SEVSplit] = {}
 
+    # --- resources ----------------------------------------------------------------------------
     @cached_property
     def device(self) -> str:
         import torch
@@ -40,7 +57,7 @@ class RunContext:
         return d
 
     @cached_property
-    def model(self):
+    def model(self) -> Backend:
         from circuits.model.loading import load_model
         from circuits.validate import validate_layers
 
@@ -50,25 +67,10 @@ class RunContext:
         return model
 
     @cached_property
-    def judge(self):
+    def judge(self) -> Judge:
         from circuits.evaluation.judges import make_judge
 
         return make_judge(self.cfg.judge.kind)
-
-    def split(self, name: str) -> SEVSplit:
-        """Split ``name`` as the run's discovery work sees it: ``data.per_theme`` skeletons per
-        theme, capped by the model's CPU budget."""
-        return self.split_of(name, self.cfg.data.per_theme)
-
-    def split_of(self, name: str, per_theme: int | None) -> SEVSplit:
-        """``per_theme`` skeletons per theme of the *whole* split ``name`` (None: all of it),
-        capped by the model's CPU budget; the same stratified draw as :meth:`split`'s."""
-        from circuits.data.splits import effective_per_theme, load_split
-
-        n = effective_per_theme(per_theme, self.cfg.model.cpu_per_theme, self.device != "cpu")
-        if (name, n) not in self._splits:
-            self._splits[name, n] = load_split(self.cfg.data, name, n)
-        return self._splits[name, n]
 
     @property
     def emotions(self) -> tuple[str, ...]:
@@ -76,17 +78,107 @@ class RunContext:
 
         return check_emotions(self.cfg.emotions)
 
-    # --- stages -------------------------------------------------------------------------------
-    def stage_hash(self, name: str) -> str:
+    @cached_property
+    def decoding(self) -> Decoding:
+        """The one decoding configuration every method of a comparison shares."""
+        d = self.cfg.decoding
+        return Decoding(max_new_tokens=d.max_new_tokens, batch_size=d.batch_size, greedy=d.greedy,
+                        temperature=d.temperature, top_p=d.top_p, seed=self.cfg.seed)
+
+    # --- data and prompts ---------------------------------------------------------------------
+    def split(self, name: Split) -> SEVSplit:
+        """Split ``name`` as the run's discovery work sees it: ``data.per_theme`` skeletons per
+        theme, capped by the model's CPU budget."""
+        return self.split_of(name, self.cfg.data.per_theme)
+
+    def split_of(self, name: Split, per_theme: int | None) -> SEVSplit:
+        """``per_theme`` skeletons per theme of the *whole* split ``name`` (None: all of it),
+        capped by the model's CPU budget; the same stratified draw as :meth:`split`'s."""
+        from circuits.data.splits import effective_per_theme, load_split, split_paths
+
+        n = effective_per_theme(per_theme, self.cfg.model.cpu_per_theme, self.device != "cpu")
+        if (name, n) not in self._splits:
+            d = self.cfg.data
+            self._splits[name, n] = load_split(split_paths(d.source, d.discovery, d.test), name, n, d.subset_seed)
+        return self._splits[name, n]
+
+    def prompts(self, split: SEVSplit, emotions: Sequence[str | None], template=None) -> list[Prompt]:
+        """Prompts of ``split`` for ``emotions`` (None: the neutral prompt), rendered by the
+        model's chat template with the run's prompt template (or ``template``)."""
+        return build_prompts(self.model.render_chat, split, emotions, template or self.cfg.model.template)
+
+    def neutral_prompts(self, split: SEVSplit) -> list[Prompt]:
+        """The neutral prompt of every (skeleton, valence) of ``split``."""
+        return self.prompts(split, [None])
+
+    def discovery_prompts(self, groups: Sequence[tuple[str, str]] | None = None) -> list[Prompt]:
+        """Emotion prompts of the discovery split, restricted to ``groups`` (None: all)."""
+        prompts = self.prompts(self.split(Split.DISCOVERY), self.emotions)
+        if groups is None:
+            return prompts
+        keep = set(groups)
+        return [p for p in prompts if p.group in keep]
+
+    # --- analysis the stages share ------------------------------------------------------------
+    @cached_property
+    def reference(self) -> Reference:
+        """The emotions' reference directions (``reference.*``) from the run's directions."""
+        from circuits.directions.reference import reference_directions
+
+        r = self.cfg.reference
+        return reference_directions(self.directions, r.segment, r.threshold)
+
+    @cached_property
+    def steering_layers(self) -> list[int]:
+        """``steering.layers``, or the study's range scaled to the model's depth."""
+        from circuits.modulation.steering import default_layers
+
+        layers = self.cfg.steering.layers
+        return list(layers) if layers else default_layers(self.model.info.n_layers)
+
+    @cached_property
+    def anchored_vectors(self) -> InterventionVectors:
+        """The circuits' vectors with neutral-anchored prompt-phase ``dmu``, read from the
+        discovery groups the circuits stage used (saved beside the control stage's replies)."""
+        from circuits import layout
+        from circuits.modulation.vectors import neutral_anchored
+
+        emotional = self.discovery_prompts(self.elicitation.groups)
+        neutral = self.neutral_prompts(self.split(Split.DISCOVERY))
+        neurons, heads, n = neutral_anchored(self.model, emotional, neutral, self.emotions, self.cfg.decoding.batch_size)
+        vectors = self.circuits.vectors.with_prompt(neurons, heads, n)
+        self.run.save(layout.MODULATE.anchored_vectors, vectors)
+        log.info("neutral-anchored prompt-phase vectors from %d groups", n)
+        return vectors
+
+    # --- other stages' results ----------------------------------------------------------------
+    @property
+    def elicitation(self) -> Elicitation:
+        return self.result(StageName.ELICIT)
+
+    @property
+    def directions(self) -> EmotionDirections:
+        return self.result(StageName.DIRECTIONS)
+
+    @property
+    def components(self) -> ComponentScores:
+        return self.result(StageName.COMPONENTS)
+
+    @property
+    def circuits(self) -> CircuitSet:
+        return self.result(StageName.CIRCUITS)
+
+    def stage_hash(self, name: StageName) -> str:
+        """The hash of the config sections stage ``name`` reads and of the stages it requires."""
         from circuits.stages import STAGES
 
         stage = STAGES[name]
-        cfg = asdict(self.cfg)
+        cfg = asdict(self.cfg)  # enums hash as their values (str)
         payload = {s: cfg[s] for s in stage.sections}
-        payload["requires"] = {r: self.stage_hash(r) for r in stage.requires}
+        payload["requires"] = {str(r): self.stage_hash(r) for r in stage.requires}
         return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
-    def result(self, name: str) -> Any:
+    def result(self, name: StageName) -> Any:
         """The result of stage ``name``: computed in this run, reloaded, or computed now."""
         from circuits.stages import STAGES
 
@@ -105,7 +197,17 @@ class RunContext:
             self._results[name] = stage.run(self)
         return self._results[name]
 
+    def existing(self, name: StageName) -> Any | None:
+        """The result of stage ``name`` if this run computed it or the run directory holds it
+        finished (under any configuration), without running anything; else None. For readers
+        of whatever a run has, such as the report."""
+        from circuits.stages import STAGES
 
-def require(condition: bool, message: str) -> None:
-    if not condition:
-        raise UserError(message)
+        if name in self._results:
+            return self._results[name]
+        stage = STAGES[name]
+        if stage.load is None or not self.run.done(name):
+            return None
+        self._results[name] = stage.load(self)
+        return self._results[name]
+

@@ -1,4 +1,4 @@
-"""Stage ``directions`` (method.md, stage 2): emotion directions and the evidence that they are
+"""Stage ``directions`` (the study's stage 2): emotion directions and the evidence that they are
 context-agnostic. Reads the complete groups of the elicitation on the discovery split."""
 
 from __future__ import annotations
@@ -7,29 +7,21 @@ import logging
 
 import numpy as np
 
-from circuits.data.prompts import Template, build_prompts
-from circuits.directions.aggregators import Aggregator
-from circuits.directions.evidence import evidence
-from circuits.directions.extract import extract
-from circuits.directions.result import EmotionDirections
+from circuits import layout
+from circuits.directions.emotion_directions import EmotionDirections
+from circuits.directions.evidence import Evidence, evidence
+from circuits.directions.extract import extract_directions
+from circuits.sites import ReadOut, ResidSite
+from circuits.stages.context import RunContext
 from circuits.viz import plots
+from circuits.vocab import Aggregator
 
 log = logging.getLogger(__name__)
 
-STEM = "directions/directions"
+FILES = layout.DIRECTIONS
 
 
-def discovery_prompts(ctx, groups=None):
-    """Emotion prompts of the discovery split (model template), restricted to ``groups``."""
-    model = ctx.model
-    prompts = build_prompts(model.render_chat, ctx.split("discovery"), ctx.emotions, Template(ctx.cfg.model.template))
-    if groups is None:
-        return prompts
-    keep = set(groups)
-    return [p for p in prompts if p.group in keep]
-
-
-def _summary(ev, directions: EmotionDirections) -> dict:
+def _summary(ev: Evidence, directions: EmotionDirections) -> dict:
     sites = [str(s) for s in directions.sites]
     n = directions.n_layers
     # "middle to late": read-outs from the middle of the network on
@@ -62,37 +54,34 @@ def _summary(ev, directions: EmotionDirections) -> dict:
     return out
 
 
-def _figures(ctx, ev, d: EmotionDirections) -> None:
+def _figures(ctx: RunContext, ev: Evidence, d: EmotionDirections) -> None:
     n, emotions = d.n_layers, list(d.emotions)
     curves = {"split-half": ev.split_half.numpy(), "leave-one-theme-out": ev.loto_mean.numpy(),
               "across valences": ev.valence.numpy()}
-    ctx.run.save_figure("directions/consistency.png", plots.consistency_figure(
+    ctx.run.save_figure(FILES.consistency.path(), plots.consistency_figure(
         curves, emotions, n, f"{d.model}: are directions the same across contexts?"))
     labels = plots.site_labels(n)
-    ctx.run.save_figure("directions/cross_sublayer.png", plots.heatmap_grid(
+    ctx.run.save_figure(FILES.cross_sublayer.path(), plots.heatmap_grid(
         ev.cross_sublayer.numpy(), emotions, labels, f"{d.model}: cosine between read-outs (2L x 2L)"))
     picks = sorted({0, n // 2, n - 1})
     mats = np.stack([ev.emotion_cosines[2 * layer + 1].numpy() for layer in picks])
-    ctx.run.save_figure("directions/emotion_cosines.png", plots.heatmap_grid(
-        mats, [f"L{layer}.mlp" for layer in picks], [e[:4] for e in emotions], f"{d.model}: emotion x emotion cosine"))
+    ctx.run.save_figure(FILES.emotion_cosines.path(), plots.heatmap_grid(
+        mats, [str(ResidSite(layer, ReadOut.RESID_POST)) for layer in picks], [e[:4] for e in emotions], f"{d.model}: emotion x emotion cosine"))
     if ev.probe:
-        ctx.run.save_figure("directions/probes.png", plots.probe_figure(
+        ctx.run.save_figure(FILES.probes.path(), plots.probe_figure(
             ev.probe, 1 / len(emotions), f"{d.model}: probe accuracy for the instructed emotion"))
 
 
-def run(ctx) -> EmotionDirections:
+def run(ctx: RunContext) -> EmotionDirections:
     cfg = ctx.cfg
-    elicitation = ctx.result("elicit")
-    prompts = discovery_prompts(ctx, elicitation.groups)
-    aggregator = Aggregator(cfg.directions.aggregator)
+    prompts = ctx.discovery_prompts(ctx.elicitation.groups)
+    aggregator = cfg.directions.aggregator
     others = tuple(a for a in Aggregator if a is not aggregator) if cfg.directions.compare_aggregators else ()
-    ex = extract(ctx.model, prompts, ctx.emotions, aggregator, cfg.decoding.batch_size,
+    ex = extract_directions(ctx.model, prompts, ctx.emotions, aggregator, cfg.decoding.batch_size,
                  keep_samples=cfg.directions.probes or bool(others), seed=cfg.seed, progress=cfg.progress)
     ev = evidence(ex, probes=cfg.directions.probes, aggregators=others)
     d = ex.directions
-    st, js = d.save(ctx.run.path(STEM))
-    ctx.run.adopt(f"{STEM}.safetensors")
-    ctx.run.adopt(f"{STEM}.json")
+    ctx.run.save(FILES.directions, d)
     _figures(ctx, ev, d)
     summary = _summary(ev, d)
     ctx.run.add_metrics("directions", {"n_groups": d.n_groups, "aggregator": d.aggregator, **summary})
@@ -101,5 +90,5 @@ def run(ctx) -> EmotionDirections:
     return d
 
 
-def load(ctx) -> EmotionDirections:
-    return EmotionDirections.load(ctx.run.path(STEM))
+def load(ctx: RunContext) -> EmotionDirections:
+    return EmotionDirections.load(ctx.run.path(FILES.directions.path()))

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
+from circuits import layout
 from circuits.activations import read_last_token
-from circuits.data.prompts import Template, build_prompts
 from circuits.generation import Decoding, generate
 from circuits.sites import ReadOut, ResidSite
+from circuits.stages.context import RunContext
+from circuits.vocab import Split
 
 
-def run(ctx) -> dict:
-    cfg = ctx.cfg
-    model = ctx.model
-    split = ctx.split("discovery")
-    prompts = build_prompts(model.render_chat, split, [ctx.emotions[0], None], Template(cfg.model.template))
-    prompts = prompts[: cfg.smoke.n_prompts]
+def run(ctx: RunContext) -> dict:
+    cfg, model = ctx.cfg, ctx.model
+    prompts = ctx.prompts(ctx.split(Split.DISCOVERY), [ctx.emotions[0], None])[: cfg.smoke.n_prompts]
     site = ResidSite(model.info.n_layers // 2, ReadOut.RESID_POST)
     acts = read_last_token(model, [p.text for p in prompts], [site])[site]
     decoding = Decoding(max_new_tokens=cfg.smoke.max_new_tokens, batch_size=cfg.decoding.batch_size)
@@ -22,7 +21,7 @@ def run(ctx) -> dict:
         {"skeleton_id": p.skeleton_id, "valence": p.valence, "emotion": p.emotion, "reply": r.text}
         for p, r in zip(prompts, replies)
     ]
-    ctx.run.write_jsonl("smoke/replies.jsonl", rows)
+    ctx.run.write_jsonl(layout.SMOKE.replies.path(), rows)
     metrics = {
         "model": model.info.name,
         "n_layers": model.info.n_layers,

@@ -11,8 +11,8 @@ import logging
 import time
 from pathlib import Path
 
+from circuits import layout
 from circuits.artifacts import atomic_write_bytes, dumps_json
-from circuits.data.prompts import Template
 from circuits.data.sev import load_sev
 from circuits.data.splits import STUDY_FILES
 from circuits.evaluation.accuracy import judge_agreement
@@ -21,9 +21,12 @@ from circuits.evaluation.offline_judge import JUDGE_FILE, OfflineJudge
 from circuits.generation import Decoding
 from circuits.model.emo_tiny import load_checkpoint_dir
 from circuits.paths import PROJECT_SEV_DIR, shared_sev_dir
+from circuits.stages.context import RunContext
 from circuits.testbed import evaluate
 from circuits.testbed.judge_data import judge_datasets
 from circuits.testbed.train import train
+from circuits.viz import plots
+from circuits.vocab import Split, Template
 
 log = logging.getLogger(__name__)
 
@@ -51,26 +54,10 @@ def _judge_metrics(seed: int) -> tuple[OfflineJudge, dict]:
     return judge, metrics
 
 
-def _loss_figure(losses):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 3.2))
-    ax.plot(losses, lw=0.8)
-    ax.set_yscale("log")
-    ax.set_xlabel("step")
-    ax.set_ylabel("reply-token cross-entropy")
-    ax.set_title("emo-tiny training loss")
-    ax.grid(alpha=0.3)
-    return fig
-
-
-def run(ctx) -> dict:
+def run(ctx: RunContext) -> dict:
     cfg = ctx.cfg
     tcfg = cfg.train
-    out = Path(tcfg.out_dir) if tcfg.out_dir else ctx.run.path("train_emo_tiny/checkpoint")
+    out = Path(tcfg.out_dir) if tcfg.out_dir else ctx.run.path(layout.TRAIN.checkpoint.path())
     out.mkdir(parents=True, exist_ok=True)
 
     log.info("training the offline judge")
@@ -80,8 +67,8 @@ def run(ctx) -> dict:
              judge_m["accuracy_unseen_content"], judge_m["accuracy_unseen_phrasings"])
 
     result = train(tcfg, out, progress=cfg.progress)
-    ctx.run.save_figure("train_emo_tiny/loss.png", _loss_figure(result.losses))
-    ctx.run.write_json("train_emo_tiny/losses.json", {"losses": [round(x, 7) for x in result.losses]})
+    ctx.run.save_figure(layout.TRAIN.loss_figure.path(), plots.loss_figure(result.losses))
+    ctx.run.write_json(layout.TRAIN.losses.path(), {"losses": [round(x, 7) for x in result.losses]})
 
     model = load_checkpoint_dir(out, "emo-tiny")
     decoding = Decoding(max_new_tokens=cfg.decoding.max_new_tokens, batch_size=cfg.decoding.batch_size)
@@ -93,16 +80,16 @@ def run(ctx) -> dict:
         m, recs = evaluate.expression(model, judge, split, decoding, template, progress=cfg.progress)
         expression[f"{split.name}/{template.value}"] = m
         records += recs
-    study_path = shared_sev_dir() / STUDY_FILES["test"]
+    study_path = shared_sev_dir() / STUDY_FILES[Split.TEST]
     if study_path.is_file():
         study = load_sev(study_path, name="study_test").subset(EVAL_SUBSET)
         m, recs = evaluate.expression(model, judge, study, decoding, Template.SYSTEM, progress=cfg.progress)
         expression[f"{study.name}/system"] = m
-        records += [dict(r, split="study_test") for r in recs]
+        records += [r.with_(split="study_test") for r in recs]
     probe = evaluate.probe_profile(model, test, Template.SYSTEM)
-    nrc = NRCJudge().classify([r["reply"] for r in records])
-    agreement = judge_agreement([r["label"] for r in records], nrc)
-    ctx.run.write_jsonl("train_emo_tiny/replies.jsonl", records)
+    nrc = NRCJudge().classify([r.reply for r in records])
+    agreement = judge_agreement([r.label for r in records], nrc)
+    ctx.run.write_jsonl(layout.TRAIN.replies.path(), records)
 
     metrics = {
         "train": {

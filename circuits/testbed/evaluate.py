@@ -15,19 +15,22 @@ from collections.abc import Sequence
 import numpy as np
 
 from circuits.activations import read_last_token
-from circuits.data.prompts import Template, build_prompts
+from circuits.data.prompts import build_prompts
 from circuits.data.sev import SEVSplit
 from circuits.directions.probes import probe_accuracy
 from circuits.emotions import EMOTIONS, NEUTRAL
 from circuits.evaluation.accuracy import accuracy, accuracy_by, generate_and_judge, label_counts
+from circuits.evaluation.judges import Judge
+from circuits.evaluation.records import JudgedReply
 from circuits.generation import Decoding
-from circuits.model.backend import HookedModel
+from circuits.model.backend import Backend
 from circuits.sites import EmbedSite, resid_sites
+from circuits.vocab import Template
 
 
 def expression(
-    model: HookedModel, judge, split: SEVSplit, decoding: Decoding, template: Template, progress: bool = True
-) -> tuple[dict, list[dict]]:
+    model: Backend, judge: Judge, split: SEVSplit, decoding: Decoding, template: Template, progress: bool = True
+) -> tuple[dict, list[JudgedReply]]:
     """Accuracy of emotion prompts and neutral rate of neutral prompts on ``split``."""
     emo = build_prompts(model.render_chat, split, EMOTIONS, template)
     neu = build_prompts(model.render_chat, split, [None], template)
@@ -42,13 +45,11 @@ def expression(
         "n_emotion_prompts": len(recs_e),
         "n_neutral_prompts": len(recs_n),
     }
-    for r in recs_e + recs_n:
-        r["template"] = template.value
-    return metrics, recs_e + recs_n
+    return metrics, [r.with_(template=template.value) for r in recs_e + recs_n]
 
 
 def probe_profile(
-    model: HookedModel, split: SEVSplit, template: Template, emotions: Sequence[str] = EMOTIONS, folds: int = 5
+    model: Backend, split: SEVSplit, template: Template, emotions: Sequence[str] = EMOTIONS, folds: int = 5
 ) -> dict[str, float]:
     """Probe accuracy for the instructed emotion at the last prompt token, per site."""
     prompts = build_prompts(model.render_chat, split, emotions, template)

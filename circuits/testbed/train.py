@@ -19,10 +19,10 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from circuits.artifacts import atomic_write_bytes, dumps_json
+from circuits.artifacts import atomic_write_bytes, dumps_json, to_jsonable
 from circuits.config import TrainConfig
 from circuits.data.generator import project_splits
-from circuits.model.emo_tiny import END, build_tl_model, make_tokenizer
+from circuits.model.emo_tiny import END, build_trainable, make_tokenizer, training_logits
 from circuits.testbed.corpus import Example, example_stream
 from circuits.testbed.tokenizer import train_tokenizer
 
@@ -110,7 +110,7 @@ def train(
     end_id, pad_id = tokenizer.convert_tokens_to_ids(END), tokenizer.pad_token_id
     arch = architecture(tcfg, len(tokenizer))
     torch.manual_seed(tcfg.seed)
-    model = build_tl_model(arch).train()
+    model = build_trainable(arch)
     n_params = sum(p.numel() for p in model.parameters())
     log.info("emo-tiny: %s, %.2f M parameters, %d steps of %d", arch, n_params / 1e6, n_steps, tcfg.batch_size)
     decay = [p for n, p in model.named_parameters() if p.ndim >= 2]
@@ -132,7 +132,7 @@ def train(
         tokens, target_mask = _encode_batch(batch, tokenizer, end_id, pad_id, tcfg.n_ctx)
         for group in opt.param_groups:
             group["lr"] = _lr(step, tcfg)
-        logits = model(tokens, return_type="logits")
+        logits = training_logits(model, tokens)
         targets = tokens[:, 1:]
         mask = target_mask[:, 1:]
         loss = torch.nn.functional.cross_entropy(logits[:, :-1][mask], targets[mask])
@@ -160,7 +160,7 @@ def save_checkpoint(model, arch: dict, out_dir: Path, losses: list[float], tcfg:
     state = {k: v.detach().contiguous() for k, v in model.state_dict().items() if not _is_buffer(k)}
     atomic_write_bytes(out_dir / "model.safetensors", save(state))
     atomic_write_bytes(out_dir / "config.json", dumps_json(arch).encode())
-    log_obj = {"train_config": {k: getattr(tcfg, k) for k in tcfg.__dataclass_fields__ if k != "out_dir"},
+    log_obj = {"train_config": {k: to_jsonable(getattr(tcfg, k)) for k in tcfg.__dataclass_fields__ if k != "out_dir"},
                "losses": [round(x, 7) for x in losses]}
     atomic_write_bytes(out_dir / "train_log.json", json.dumps(log_obj).encode())
 

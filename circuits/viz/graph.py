@@ -9,7 +9,7 @@ import html
 import math
 
 from circuits.circuit.circuit import Circuit
-from circuits.circuit.nodes import HeadNode
+from circuits.nodes import HeadNode
 
 
 def _layout(circuit: Circuit, n_layers: int) -> list[tuple[object, float, float, float]]:
@@ -71,11 +71,15 @@ def circuit_html(circuit: Circuit, n_layers: int, title: str | None = None) -> s
                      f'r="{3 + 9 * r:.1f}" fill="{color}" fill-opacity="0.75" stroke="#333" stroke-width="0.5">'
                      f'<title>{label}</title></circle>')
     head = html.escape(title or f"{circuit.emotion} circuit: {len(circuit.heads)} heads, {len(circuit.neurons)} neurons")
+    # Binds each graph once, whatever else is on the page: a page with several graphs (the
+    # report) runs this script once per graph, and an already bound graph is skipped.
     script = (
-        "document.querySelectorAll('svg.circuit rect.layer').forEach(function(r){r.addEventListener('click',function(){"
-        "var l=r.getAttribute('data-layer');var svg=r.ownerSVGElement;svg.querySelectorAll('circle.node').forEach(function(c){"
-        "c.setAttribute('fill-opacity', c.getAttribute('data-layer')===l||svg.getAttribute('data-sel')===l?'0.75':'0.15');});"
-        "svg.setAttribute('data-sel', svg.getAttribute('data-sel')===l?'':l);});});"
+        "document.querySelectorAll('svg.circuit:not([data-bound])').forEach(function(svg){"
+        "svg.setAttribute('data-bound','1');svg.querySelectorAll('rect.layer').forEach(function(r){"
+        "r.addEventListener('click',function(){var l=r.getAttribute('data-layer');var sel=svg.getAttribute('data-sel');"
+        "svg.querySelectorAll('circle.node').forEach(function(c){"
+        "c.setAttribute('fill-opacity',sel===l||c.getAttribute('data-layer')===l?'0.75':'0.15');});"
+        "svg.setAttribute('data-sel',sel===l?'':l);});});});"
     )
     return (
         f'<div class="circuit-graph"><div style="font:14px sans-serif;margin:4px 0">{head} '

@@ -10,6 +10,8 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from circuits.sites import resid_sites
+
 
 def _plt():
     import matplotlib
@@ -22,7 +24,8 @@ def _plt():
 
 
 def site_labels(n_layers: int) -> list[str]:
-    return [f"L{layer}.{p}" for layer in range(n_layers) for p in ("attn", "mlp")]
+    """The 2L read-outs' labels in depth order: L0.attn, L0.mlp, L1.attn, ..."""
+    return [str(site) for site in resid_sites(n_layers)]
 
 
 def consistency_figure(curves: Mapping[str, np.ndarray], emotions: Sequence[str], n_layers: int, title: str):
@@ -160,4 +163,67 @@ def tradeoff_figure(sweeps: Mapping[str, Sequence[Mapping]], points: Mapping[str
     ax.set_title(title, fontsize=10)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
+    return fig
+
+
+def importance_figure(curves: Mapping[str, Mapping[str, Sequence[float]]], n_layers: int):
+    """Injection importance per layer, one panel per sublayer kind (``attn``, ``mlp``), a line
+    per emotion: ``curves[emotion][sublayer]`` holds one value per layer."""
+    plt = _plt()
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.6), sharey=False)
+    for sub, ax in zip(("attn", "mlp"), axes):
+        for i, e in enumerate(curves):
+            ax.plot(range(n_layers), curves[e][sub], marker="o", ms=3, label=e, color=f"C{i}")
+        ax.axhline(0, color="grey", lw=0.6)
+        ax.set_title(f"{sub} sublayers: injection importance I")
+        ax.set_xlabel("layer")
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=7)
+    return fig
+
+
+def allocation_figure(profiles: Mapping[str, Mapping[str, Mapping[int, int]]], n_layers: int):
+    """Neurons and heads per layer of each emotion's circuit (``Circuit.layer_profile()`` by emotion)."""
+    plt = _plt()
+    emotions = list(profiles)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.4))
+    for ax, kind in zip(axes, ("neurons", "heads")):
+        width = 0.8 / len(emotions)
+        for i, e in enumerate(emotions):
+            prof = profiles[e][kind]
+            ax.bar(np.arange(n_layers) + (i - (len(emotions) - 1) / 2) * width,
+                   [prof.get(layer, 0) for layer in range(n_layers)], width, label=e, color=f"C{i}")
+        ax.set_xticks(range(n_layers), [f"L{layer}" for layer in range(n_layers)], fontsize=7)
+        ax.set_title(f"{kind} per layer")
+    axes[0].legend(fontsize=7)
+    return fig
+
+
+def size_curve_figure(size_curve: Mapping[str, Mapping[str, Sequence[float]]]):
+    """Necessity margin and faithfulness against the circuit budget (multiples of the study's)."""
+    plt = _plt()
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
+    for i, e in enumerate(size_curve):
+        m = size_curve[e]
+        axes[0].plot(m["multiplier"], m["necessity_margin"], marker="o", label=e, color=f"C{i}")
+        axes[1].plot(m["multiplier"], m["faithfulness"], marker="o", label=e, color=f"C{i}")
+    for ax, t in zip(axes, ("necessity margin (drop - random drop)", "faithfulness (circuit / whole layers)")):
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel("budget x study default")
+        ax.set_title(t, fontsize=10)
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=7)
+    return fig
+
+
+def loss_figure(losses: Sequence[float]):
+    """The training loss curve (log scale)."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6, 3.2))
+    ax.plot(losses, lw=0.8)
+    ax.set_yscale("log")
+    ax.set_xlabel("step")
+    ax.set_ylabel("reply-token cross-entropy")
+    ax.set_title("emo-tiny training loss")
+    ax.grid(alpha=0.3)
     return fig

@@ -47,15 +47,17 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from jaxtyping import Float
 from torch import Tensor
 
+from circuits.activations import attention_patterns, neuron_activations, projections
 from circuits.circuit.circuit import Circuit
-from circuits.circuit.nodes import HeadNode, NeuronNode
-from circuits.directions.result import EmotionDirections
-from circuits.model.backend import HookedModel
-from circuits.sites import NeuronsSite, PatternSite, ReadOut, ResidSite
+from circuits.directions.emotion_directions import EmotionDirections
+from circuits.evaluation.records import JudgedReply
+from circuits.model.backend import Backend
+from circuits.nodes import HeadNode, NeuronNode
+from circuits.sites import ReadOut, ResidSite
 from circuits.viz.graph import circuit_html
+from circuits.vocab import Method
 
 CSS = """
 .cv-view{font:13px/1.4 system-ui,sans-serif;margin:10px 0 22px}
@@ -166,62 +168,6 @@ def page(views: Iterable[View], title: str = "views", head: str = "") -> str:
             f"<style>{CSS}</style>{head}{script}</head><body>" + "".join(v.fragment for v in views) + "</body></html>")
 
 
-# --- reading what the views show -------------------------------------------------------------------
-class _Keep:
-    """A hook that keeps a float32 CPU copy of the activation it sees."""
-
-    def __init__(self) -> None:
-        self.value: Tensor | None = None
-
-    def __call__(self, activation: Tensor) -> None:
-        self.value = activation.detach().float().cpu()
-
-
-@torch.inference_mode()
-def attention_patterns(
-    model: HookedModel, heads: Sequence[HeadNode], text: str
-) -> Float[Tensor, "head dest src"]:
-    """Attention patterns of ``heads`` on ``text``, in the order given; the forward pass stops
-    after the deepest layer it needs."""
-    layers = sorted({h.layer for h in heads})
-    keep = {layer: _Keep() for layer in layers}
-    batch = model.encode([text])
-    stop = layers[-1] + 1  # at n_layers: the residual before the unembedding, which is skipped
-    with model.hooks([(PatternSite(layer), k) for layer, k in keep.items()]):
-        model.forward(batch.tokens, batch.attention_mask, stop_at_layer=stop)
-    return torch.stack([keep[h.layer].value[0, h.head] for h in heads])
-
-
-@torch.inference_mode()
-def projections(
-    model: HookedModel, directions: EmotionDirections, text: str, site: ResidSite
-) -> Float[Tensor, "pos emotion"]:
-    """Each token's residual at ``site`` projected on every emotion's unit direction there, in
-    units of the read-out's RMS (the directions' sigma), so layers are comparable."""
-    batch = model.encode([text])
-    resid = model.run_until(site, batch.attention_mask, tokens=batch.tokens)[0].float()
-    return (resid @ directions.at(site).to(resid).T / directions.sigma(site)).cpu()
-
-
-@torch.inference_mode()
-def neuron_activations(
-    model: HookedModel, neurons: Sequence[NeuronNode], texts: Sequence[str], batch_size: int = 32
-) -> list[Float[Tensor, "pos neuron"]]:
-    """Activations of ``neurons`` at every token of every text (padding dropped), per text."""
-    layers = sorted({n.layer for n in neurons})
-    stop = layers[-1] + 1  # at n_layers: the residual before the unembedding, which is skipped
-    out: list[Tensor] = []
-    for start in range(0, len(texts), batch_size):
-        batch = model.encode(texts[start : start + batch_size])
-        keep = {layer: _Keep() for layer in layers}
-        with model.hooks([(NeuronsSite(layer), k) for layer, k in keep.items()]):
-            model.forward(batch.tokens, batch.attention_mask, stop_at_layer=stop)
-        acts = torch.stack([keep[n.layer].value[:, :, n.neuron] for n in neurons], dim=-1)
-        for row, length in zip(acts, batch.lengths.tolist()):
-            out.append(row[row.shape[0] - length :])
-    return out
-
-
 # --- the views ---------------------------------------------------------------------------------------
 def _heads_of(circuit: Circuit | Sequence[HeadNode], max_heads: int | None) -> list[HeadNode]:
     """A circuit's heads, highest score first when they are cut to ``max_heads``, else in
@@ -236,7 +182,7 @@ def _heads_of(circuit: Circuit | Sequence[HeadNode], max_heads: int | None) -> l
 
 
 def attention_view(
-    model: HookedModel,
+    model: Backend,
     circuit: Circuit | Sequence[HeadNode],
     text: str,
     max_heads: int | None = 12,
@@ -267,7 +213,7 @@ def attention_view(
 
 
 def projection_view(
-    model: HookedModel,
+    model: Backend,
     directions: EmotionDirections,
     text: str,
     site: ResidSite | None = None,
@@ -292,7 +238,7 @@ def projection_view(
 
 
 def top_prompts_view(
-    model: HookedModel,
+    model: Backend,
     neurons: NeuronNode | Sequence[NeuronNode],
     texts: Sequence[str],
     k: int = 5,
@@ -322,42 +268,29 @@ def top_prompts_view(
     return View(title or f"top activating prompts: {name}", body, note, scripted=True)
 
 
-_BASELINE = "none"
-
-
-def _set(strength: Any) -> bool:
-    """Whether a record's strength says anything (the stages write it as text, "0.0" for the
-    methods without one, such as prompting)."""
-    try:
-        return float(strength) != 0.0
-    except (TypeError, ValueError):
-        return strength not in (None, "")
-
-
 def replies_view(
-    records: Iterable[Mapping[str, Any]],
+    records: Iterable[JudgedReply],
     emotion: str | None = None,
-    methods: Sequence[str] = ("none", "circuit"),
+    methods: Sequence[Method] = (Method.NONE, Method.CIRCUIT),
     limit: int | None = 8,
     title: str | None = None,
 ) -> View:
     """Replies to the same prompt under each method side by side, with the judge's label and
-    whether it is the target emotion (``modulate/replies.jsonl`` records).
+    whether it is the target emotion (e.g. the records of ``modulate/replies.jsonl``).
 
     One row per (skeleton, valence, target emotion), one column per method present among
     ``methods``; ``emotion`` keeps one target emotion, ``limit`` the first rows.
     """
-    rows: dict[tuple, dict[str, Mapping[str, Any]]] = {}
-    present: set[str] = set()
+    rows: dict[tuple, dict[Method, JudgedReply]] = {}
+    present: set[Method] = set()
     for r in records:
-        if r.get("method") not in methods or (emotion is not None and r.get("target") != emotion):
+        if r.method not in methods or (emotion is not None and r.target != emotion):
             continue
-        key = (r.get("target"), r.get("skeleton_id"), r.get("valence"))
-        rows.setdefault(key, {})[r["method"]] = r
-        present.add(r["method"])
+        rows.setdefault((r.target, r.skeleton_id, r.valence), {})[r.method] = r
+        present.add(r.method)
     cols = [m for m in methods if m in present]
     keys = list(rows)[:limit] if limit else list(rows)
-    head = "".join(f"<th>{html.escape(m)}</th>" for m in cols)
+    head = "".join(f"<th>{html.escape(str(m))}</th>" for m in cols)
     body_rows = []
     for target, skeleton, valence in keys:
         cells = []
@@ -366,12 +299,10 @@ def replies_view(
             if r is None:
                 cells.append("<td></td>")
                 continue
-            ok = bool(r.get("correct"))
-            mark = '<span class="cv-ok">&#10003;</span>' if ok else '<span class="cv-bad">&#10007;</span>'
-            strength = r.get("strength")
-            extra = f" &middot; strength {html.escape(str(strength))}" if m != _BASELINE and _set(strength) else ""
-            cells.append(f'<td>{html.escape(str(r.get("reply", "")))}<br><span class="cv-label">{mark} '
-                         f'{html.escape(str(r.get("label", "")))}</span>{extra}</td>')
+            mark = '<span class="cv-ok">&#10003;</span>' if r.correct else '<span class="cv-bad">&#10007;</span>'
+            extra = f" &middot; strength {html.escape(r.strength)}" if m is not Method.NONE and r.has_strength else ""
+            cells.append(f'<td>{html.escape(r.reply)}<br><span class="cv-label">{mark} '
+                         f'{html.escape(r.label)}</span>{extra}</td>')
         body_rows.append(f"<tr><td>{html.escape(str(target))}</td><td>{html.escape(str(skeleton))}<br>"
                          f"{html.escape(str(valence))}</td>{''.join(cells)}</tr>")
     if not body_rows:
@@ -381,44 +312,24 @@ def replies_view(
     note = ("The same situation (skeleton and valence) answered without intervention and under each method, "
             "with the judge's label "
             "(\u2713: the target emotion).")
-    return View(title or f"replies{' for ' + emotion if emotion else ''}: " + " vs ".join(cols), table, note)
-
-
-_GRAPH_SCRIPT = re.compile(r"<script>.*?</script>", re.S)
-_SCOPED_GRAPH_SCRIPT = (
-    "<script>document.querySelectorAll('svg.circuit:not([data-bound])').forEach(function(svg){"
-    "svg.setAttribute('data-bound','1');svg.querySelectorAll('rect.layer').forEach(function(r){"
-    "r.addEventListener('click',function(){var l=r.getAttribute('data-layer');var sel=svg.getAttribute('data-sel');"
-    "svg.querySelectorAll('circle.node').forEach(function(c){"
-    "c.setAttribute('fill-opacity',sel===l||c.getAttribute('data-layer')===l?'0.75':'0.15');});"
-    "svg.setAttribute('data-sel',sel===l?'':l);});});});</script>"
-)
+    return View(title or f"replies{' for ' + emotion if emotion else ''}: " + " vs ".join(map(str, cols)), table, note)
 
 
 def circuit_view(circuit: Circuit, n_layers: int, title: str | None = None) -> View:
     """The circuit graph of :func:`circuits.viz.graph.circuit_html`: hover a node for its name
-    and score, click a layer to highlight its nodes (click again to clear).
-
-    ``circuit_html``'s own script binds every ``svg.circuit`` already on the page each time it
-    runs, so on a page with several graphs the earlier ones get several click handlers that
-    undo each other. The view replaces it with one that binds each graph once.
-    """
-    graph = _GRAPH_SCRIPT.sub("", circuit_html(circuit, n_layers)) + _SCOPED_GRAPH_SCRIPT
+    and score, click a layer to highlight its nodes (click again to clear)."""
     note = "Columns: each layer's heads, then its neurons; node size: the node's score."
-    return View(title or f"{circuit.emotion} circuit graph", graph, note)
+    return View(title or f"{circuit.emotion} circuit graph", circuit_html(circuit, n_layers), note)
 
 
 __all__ = [
     "CSS",
     "View",
-    "attention_patterns",
     "attention_view",
     "bundle_script",
     "circuit_view",
-    "neuron_activations",
     "page",
     "projection_view",
-    "projections",
     "replies_view",
     "token_label",
     "top_prompts_view",

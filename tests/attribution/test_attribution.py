@@ -6,17 +6,11 @@ import pytest
 import torch
 
 from circuits.attribution.gradients import attribution_patching
-from circuits.attribution.heads import (
-    Ablation,
-    HeadTargets,
-    Metric,
-    direct_head_effects,
-    exact_head_effects,
-    mean_z,
-)
-from circuits.attribution.reference import per_head_loop
-from circuits.model.backend import HookedModel
+from circuits.attribution.heads import HeadTargets, direct_head_effects, exact_head_effects, mean_z
+from circuits.attribution.slow import per_head_loop
+from circuits.model.hooked import TLBackend
 from circuits.sites import NeuronsSite, ReadOut, ResidSite
+from circuits.vocab import Ablation, Metric
 
 TEXTS = [
     "<|system|>Always reply in fear.<|end|>\n<|user|>I moved the couch.\nIt broke.<|end|>\n<|assistant|>",
@@ -25,7 +19,7 @@ TEXTS = [
 ]
 
 
-def _targets(model: HookedModel, seed: int = 0) -> HeadTargets:
+def _targets(model: TLBackend, seed: int = 0) -> HeadTargets:
     g = torch.Generator().manual_seed(seed)
     d = model.info.d_model
     v = torch.randn(model.info.n_layers, d, generator=g)
@@ -62,7 +56,7 @@ def test_neuron_contributions_decompose_the_mlp_output(emo_tiny):
         assert torch.allclose(lhs, rhs, atol=1e-4)
 
 
-def _linear_toy(attn_only: bool) -> HookedModel:
+def _linear_toy(attn_only: bool) -> TLBackend:
     """One layer, no normalisation: the final residual is linear in every head's z and every
     neuron's activation, so attribution patching must be exact."""
     from transformer_lens import HookedTransformer, HookedTransformerConfig
@@ -74,7 +68,7 @@ def _linear_toy(attn_only: bool) -> HookedModel:
     cfg = HookedTransformerConfig(n_layers=1, d_model=32, n_heads=4, d_head=8, d_mlp=64, d_vocab=len(tok), n_ctx=128,
                                   act_fn="relu", normalization_type=None, attn_only=attn_only, seed=1,
                                   positional_embedding_type="rotary", rotary_dim=8)
-    return HookedModel("toy", HookedTransformer(cfg), tok, [tok.convert_tokens_to_ids(END)])
+    return TLBackend("toy", HookedTransformer(cfg), tok, [tok.convert_tokens_to_ids(END)])
 
 
 @pytest.mark.parametrize("ablation", [Ablation.ZERO, Ablation.MEAN, Ablation.RESAMPLE])

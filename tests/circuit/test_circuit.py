@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from circuits.circuit.circuit import Circuit
-from circuits.circuit.nodes import HeadNode, NeuronNode, parse_node
+from circuits.nodes import HeadNode, NeuronNode, parse_node
 
 
 def _c(emotion, nodes):
@@ -47,7 +47,7 @@ def test_random_control_matches_the_layer_profile_and_shares_no_node():
     rng = random.Random(0)
     seen = set()
     for _ in range(200):
-        r = random_circuit(circuit, model, rng)
+        r = random_circuit(circuit, model.info, rng)
         assert r.layer_profile() == circuit.layer_profile()
         assert not (r.nodes & circuit.nodes)
         seen |= r.nodes
@@ -56,9 +56,9 @@ def test_random_control_matches_the_layer_profile_and_shares_no_node():
     free_neurons = {NeuronNode(1, j) for j in range(8)} - circuit.nodes | {NeuronNode(3, j) for j in range(8) if j != 2}
     assert seen == free_heads | free_neurons
     # overlapping draws are still available, and do reach the circuit's own units
-    assert any(random_circuit(circuit, model, rng, disjoint=False).nodes & circuit.nodes for _ in range(50))
+    assert any(random_circuit(circuit, model.info, rng, disjoint=False).nodes & circuit.nodes for _ in range(50))
     # a circuit holding 3 of a layer's 4 heads: the control takes the free head and 2 of the 3
     big = _c("fear", [HeadNode(0, h) for h in range(3)])
     for _ in range(20):
-        r = random_circuit(big, model, rng)
+        r = random_circuit(big, model.info, rng)
         assert r.layer_profile() == big.layer_profile() and HeadNode(0, 3) in r.nodes and len(r.nodes & big.nodes) == 2

@@ -6,9 +6,10 @@ from __future__ import annotations
 import torch
 
 from circuits.circuit.importance import injection_importance, patching_importance, readout_rms
-from circuits.interventions import AddVector, Positions
-from circuits.model.backend import HookedModel
+from circuits.interventions import AddVector
+from circuits.model.hooked import TLBackend
 from circuits.sites import ReadOut, ResidSite, Sublayer, SublayerSite
+from circuits.vocab import Positions
 
 TEXTS = [
     "<|system|>Always reply in fear.<|end|>\n<|user|>I moved the couch.\nIt broke.<|end|>\n<|assistant|>",
@@ -16,7 +17,7 @@ TEXTS = [
 ]
 
 
-def _toy() -> HookedModel:
+def _toy() -> TLBackend:
     from transformer_lens import HookedTransformer, HookedTransformerConfig
 
     from circuits.model.emo_tiny import END, make_tokenizer
@@ -26,7 +27,7 @@ def _toy() -> HookedModel:
     cfg = HookedTransformerConfig(n_layers=1, d_model=32, n_heads=4, d_head=8, d_mlp=64, d_vocab=len(tok), n_ctx=128,
                                   act_fn="relu", normalization_type=None, seed=3, positional_embedding_type="rotary",
                                   rotary_dim=8)
-    return HookedModel("toy", HookedTransformer(cfg), tok, [tok.convert_tokens_to_ids(END)])
+    return TLBackend("toy", HookedTransformer(cfg), tok, [tok.convert_tokens_to_ids(END)])
 
 
 def _dirs(model, seed=0):

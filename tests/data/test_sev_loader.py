@@ -6,12 +6,13 @@ import json
 
 import pytest
 
-from circuits.data.prompts import Template, build_prompts, messages_for
+from circuits.data.prompts import build_prompts, messages_for
 from circuits.data.sev import load_sev
 from circuits.data.splits import STUDY_FILES
 from circuits.emotions import EMOTIONS
 from circuits.errors import UserError
 from circuits.paths import shared_sev_dir
+from circuits.vocab import Split, Template
 
 STUDY = shared_sev_dir()
 
@@ -21,7 +22,7 @@ def _render(messages):
 
 
 @pytest.mark.skipif(not (STUDY / "sev.jsonl").exists(), reason="the study's SEV files are not beside this checkout")
-@pytest.mark.parametrize("split", ["discovery", "test"])
+@pytest.mark.parametrize("split", list(Split))
 def test_reads_the_study_release(split):
     data = load_sev(STUDY / STUDY_FILES[split])
     assert len(data) == 160 and len(data.themes) == 8
@@ -73,11 +74,10 @@ def test_duplicate_ids_and_missing_file(tmp_path):
 
 
 def test_stratified_subset_is_balanced_and_deterministic():
-    from circuits.config import DataConfig
-    from circuits.data.splits import load_split
+    from circuits.data.splits import project_split
 
-    a = load_split(DataConfig(), "test", per_theme=2)
-    b = load_split(DataConfig(), "test", per_theme=2)
+    a = project_split(Split.TEST, per_theme=2)
+    b = project_split("test", per_theme=2)
     assert a == b
     assert all(len(v) == 2 for v in a.by_theme().values())
 
@@ -87,17 +87,17 @@ def test_evaluation_split_is_drawn_from_the_whole_split_within_the_cpu_budget(tm
     whole split (None: all of it), the same stratified draw for the same size, and both are capped
     by the model's CPU budget on CPU."""
     from circuits.artifacts import RunDir
-    from circuits.pipeline import RunContext
     from circuits.run import compose
+    from circuits.stages.context import RunContext
 
     def ctx(*overrides):
         return RunContext(compose(["model.device=cpu", f"out_dir={tmp_path}", *overrides]), RunDir(tmp_path))
 
     c = ctx("data.per_theme=2")
-    work, whole, four = c.split("test"), c.split_of("test", None), c.split_of("test", 4)
+    work, whole, four = c.split(Split.TEST), c.split_of(Split.TEST, None), c.split_of(Split.TEST, 4)
     assert all(len(v) == 2 for v in work.by_theme().values())
     assert all(len(v) == 4 for v in four.by_theme().values())
-    assert len(whole.skeletons) == len(c.split_of("test", 10**6).skeletons) > len(four.skeletons)
-    assert c.split_of("test", 2) == work
+    assert len(whole.skeletons) == len(c.split_of(Split.TEST, 10**6).skeletons) > len(four.skeletons)
+    assert c.split_of(Split.TEST, 2) == work
     capped = ctx("data.per_theme=2", "model.cpu_per_theme=1")
-    assert all(len(v) == 1 for v in capped.split_of("test", None).by_theme().values())
+    assert all(len(v) == 1 for v in capped.split_of(Split.TEST, None).by_theme().values())

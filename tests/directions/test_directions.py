@@ -5,14 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from circuits.directions.aggregators import (
-    Aggregator,
-    CenteredSums,
-    aggregate,
-    centered_contrast,
-    one_vs_rest,
-    unit,
-)
+from circuits.directions.aggregators import CenteredSums, aggregate, centered_contrast, one_vs_rest, unit
+from circuits.vocab import Aggregator
 
 G, E, S, D = 40, 6, 3, 16
 

@@ -289,7 +289,7 @@ def test_frozen_cache_does_not_grow(tiny_gqa):
 def test_unsupported_configs_keep_transformer_lens_cache(overrides, make_random_model):
     from transformer_lens import HookedTransformer, HookedTransformerConfig
 
-    from circuits.model.backend import HookedModel
+    from circuits.model.hooked import TLBackend
 
     args = dict(
         n_layers=2,
@@ -308,6 +308,6 @@ def test_unsupported_configs_keep_transformer_lens_cache(overrides, make_random_
     assert not fast_decoding_supported(tl)
     with pytest.raises(ValueError):
         install_fast_attention(tl)
-    model = HookedModel("unsupported", tl, make_random_model().tokenizer, [0])
+    model = TLBackend("unsupported", tl, make_random_model().tokenizer, [0])
     assert not model.fast_decoding
     assert not isinstance(model.new_kv_cache(1), FastKVCache)

@@ -17,7 +17,7 @@ import torch
 
 from circuits.errors import UserError
 from circuits.model import smollm2
-from circuits.model.backend import HookedModel
+from circuits.model.hooked import TLBackend
 
 pytestmark = [
     pytest.mark.real,
@@ -60,11 +60,11 @@ def converted(reference, tmp_path_factory) -> tuple:
 
 
 @pytest.fixture(scope="module")
-def model(converted) -> HookedModel:
+def model(converted) -> TLBackend:
     return converted[1]
 
 
-def test_architecture(model: HookedModel) -> None:
+def test_architecture(model: TLBackend) -> None:
     info = model.info
     assert (info.n_layers, info.d_model, info.n_heads, info.d_head, info.d_mlp, info.d_vocab) == (
         30,
@@ -82,7 +82,7 @@ def test_architecture(model: HookedModel) -> None:
     assert model.dtype == torch.float32
 
 
-def test_chat_template_survives_the_cache(model: HookedModel, reference) -> None:
+def test_chat_template_survives_the_cache(model: TLBackend, reference) -> None:
     _, gguf_tokenizer = reference
     text = model.render_chat(CHATS[1])
     assert text.endswith("<|im_start|>assistant\n")
@@ -91,7 +91,7 @@ def test_chat_template_survives_the_cache(model: HookedModel, reference) -> None
     assert model.token_ids(text) == gguf_tokenizer(text, add_special_tokens=False)["input_ids"]
 
 
-def test_logits_match_transformers(model: HookedModel, reference) -> None:
+def test_logits_match_transformers(model: TLBackend, reference) -> None:
     hf_model, hf_tokenizer = reference
     texts = [model.render_chat(chat) for chat in CHATS]
     batch = model.encode(texts)
@@ -108,7 +108,7 @@ def test_logits_match_transformers(model: HookedModel, reference) -> None:
     assert worst <= 1e-3, f"max |logit difference| {worst:.2e}"
 
 
-def test_left_padded_batch_matches_single_prompts(model: HookedModel) -> None:
+def test_left_padded_batch_matches_single_prompts(model: TLBackend) -> None:
     texts = [model.render_chat(chat) for chat in CHATS]
     batch = model.encode(texts)
     assert len(set(batch.lengths.tolist())) > 1, "prompts of equal length test no padding"

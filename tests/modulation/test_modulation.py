@@ -1,6 +1,6 @@
-"""Circuit modulation and the position policies: restores the model, s = 0 is a no-op,
-batched equals unbatched, and every policy edits exactly the intended positions under the
-KV cache (checked by a recording hook)."""
+"""Circuit modulation: s = 0 is a no-op, batched equals unbatched, and the onset push edits
+exactly the decoding steps it should under the KV cache (checked by a recording hook; the
+position policies and the onset push are tested in ``tests/test_interventions.py``)."""
 
 from __future__ import annotations
 
@@ -8,24 +8,14 @@ import pytest
 import torch
 
 from circuits.circuit.circuit import Circuit
-from circuits.circuit.nodes import HeadNode, NeuronNode
-from circuits.generation import Decoding, decode_step, generate
-from circuits.interventions import AddToUnits, PhasedAddToUnits, Positions
+from circuits.generation import Decoding, generate
 from circuits.modulation.circuit_modulation import Strength, modulate
 from circuits.modulation.vectors import InterventionVectors
-from circuits.sites import NeuronsSite
-
-PROMPTS = [
-    [{"role": "system", "content": "Keep the reply to at most two sentences."},
-     {"role": "user", "content": "I repaired the fence.\nMy neighbour looked at the fence and said nothing."}],
-    [{"role": "system", "content": "Keep the reply to at most two sentences."},
-     {"role": "user", "content": "I sent the report to my manager this morning after a long week of work.\nMy manager filed it."}],
-    [{"role": "user", "content": "I booked the train.\nThe train was on time."}],
-]
+from circuits.nodes import HeadNode, NeuronNode
 
 
 @pytest.fixture(scope="module")
-def setup(emo_tiny):
+def setup(emo_tiny, chat_texts):
     info = emo_tiny.info
     g = torch.Generator().manual_seed(0)
     vectors = InterventionVectors(
@@ -37,8 +27,7 @@ def setup(emo_tiny):
     )
     nodes = {NeuronNode(1, 5): 1.0, NeuronNode(2, 7): 1.0, NeuronNode(2, 100): 1.0, HeadNode(1, 2): 1.0, HeadNode(3, 0): 1.0}
     circuit = Circuit.build("anger", nodes)
-    texts = [emo_tiny.render_chat(m) for m in PROMPTS]
-    return vectors, circuit, texts
+    return vectors, circuit, chat_texts
 
 
 def test_scale_zero_gives_the_unmodified_replies(emo_tiny, setup):
@@ -74,52 +63,6 @@ def test_context_restores_the_model_after_an_exception(emo_tiny, setup):
     assert emo_tiny.n_active_hooks() == 0
     after = generate(emo_tiny, texts[:1], Decoding(max_new_tokens=16), progress=False)[0]
     assert after.token_ids == before.token_ids
-
-
-class _Recorder:
-    """Records, per forward call, which positions an edit (by default an AddToUnits) changed."""
-
-    def __init__(self, positions: Positions, edit=None) -> None:
-        self.edit = edit or AddToUnits(torch.tensor([3]), torch.tensor([1.0]), positions, 1.0)
-        self.calls: list[tuple[int | None, int, list[int]]] = []
-
-    def __call__(self, act):
-        out = self.edit(act)
-        changed = (out != act).any(dim=-1)[0].nonzero().flatten().tolist()
-        self.calls.append((decode_step(), act.shape[1], changed))
-        return out
-
-
-@pytest.mark.parametrize("policy", list(Positions))
-def test_position_policy_hits_exactly_the_intended_positions(emo_tiny, setup, policy):
-    _, _, texts = setup
-    rec = _Recorder(policy)
-    n_prompt = len(emo_tiny.token_ids(texts[0]))
-    with emo_tiny.hooks([(NeuronsSite(2), rec)]):
-        generate(emo_tiny, texts[:1], Decoding(max_new_tokens=6, min_new_tokens=6, batch_size=1), progress=False)
-    assert [c[0] for c in rec.calls] == list(range(6)), "one prefill and five decoding steps"
-    assert rec.calls[0][1] == n_prompt and all(c[1] == 1 for c in rec.calls[1:])
-    expected_prefill = {
-        Positions.LAST: [n_prompt - 1], Positions.ALL: list(range(n_prompt)), Positions.PROMPT_LAST: [n_prompt - 1],
-        Positions.PROMPT: list(range(n_prompt)), Positions.GENERATED: [],
-    }[policy]
-    expected_step = [0] if policy in (Positions.LAST, Positions.ALL, Positions.GENERATED) else []
-    assert rec.calls[0][2] == expected_prefill
-    assert all(c[2] == expected_step for c in rec.calls[1:])
-
-
-@pytest.mark.parametrize("reply_steps", [None, 1, 3])
-def test_onset_push_stops_after_reply_steps(emo_tiny, setup, reply_steps):
-    """An onset push edits the prompt and the first ``reply_steps`` decoding steps, nothing after."""
-    _, _, texts = setup
-    one = torch.tensor([1.0])
-    rec = _Recorder(Positions.LAST, PhasedAddToUnits(torch.tensor([3]), one, one, Positions.LAST, 1.0, 1.0, reply_steps))
-    n_prompt = len(emo_tiny.token_ids(texts[0]))
-    with emo_tiny.hooks([(NeuronsSite(2), rec)]):
-        generate(emo_tiny, texts[:1], Decoding(max_new_tokens=6, min_new_tokens=6, batch_size=1), progress=False)
-    assert rec.calls[0][2] == [n_prompt - 1]
-    edited_steps = [c[0] for c in rec.calls[1:] if c[2] == [0]]
-    assert edited_steps == list(range(1, 6 if reply_steps is None else reply_steps + 1))
 
 
 def test_onset_push_is_the_full_push_while_it_lasts(emo_tiny, setup):

@@ -6,17 +6,17 @@ import pytest
 import torch
 
 from circuits.activations import read_last_token
-from circuits.config import DataConfig
-from circuits.data.prompts import Template, build_prompts
-from circuits.data.splits import load_split
+from circuits.data.prompts import build_prompts
+from circuits.data.splits import project_split
 from circuits.emotions import EMOTIONS
 from circuits.modulation.vectors import intervention_vectors, neutral_anchored
 from circuits.sites import HeadsSite, NeuronsSite
+from circuits.vocab import Template
 
 
 @pytest.fixture(scope="module")
 def prompts(emo_tiny):
-    split = load_split(DataConfig(), "discovery", per_theme=1)
+    split = project_split("discovery", per_theme=1)
     emotional = build_prompts(emo_tiny.render_chat, split, EMOTIONS, Template.SYSTEM)
     neutral = build_prompts(emo_tiny.render_chat, split, [None], Template.SYSTEM)[:8]
     keep = {p.group for p in neutral}

@@ -7,12 +7,10 @@ slowest tests of the suite (~2 min on 2 cores).
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 
 from circuits.config import TrainConfig
-from circuits.data.prompts import Template
 from circuits.data.sev import load_sev
 from circuits.data.splits import STUDY_FILES
 from circuits.emotions import EMOTIONS
@@ -20,6 +18,7 @@ from circuits.evaluation.offline_judge import load_offline_judge
 from circuits.generation import Decoding
 from circuits.paths import EMO_TINY_DIR, PROJECT_SEV_DIR, shared_sev_dir
 from circuits.testbed import evaluate
+from circuits.vocab import Split, Template
 
 
 @pytest.fixture(scope="module")
@@ -27,13 +26,11 @@ def judge():
     return load_offline_judge()
 
 
-def test_loads_offline_in_about_a_second():
+def test_loads_offline_from_the_package_within_the_size_budget():
+    """Loads with no network (the suite runs offline); how fast is measured by ``make bench``."""
     from circuits.model.loading import load_model
 
-    load_model("emo-tiny")  # warm imports
-    t = time.perf_counter()
     model = load_model("emo-tiny")
-    assert time.perf_counter() - t < 3.0
     assert model.info.n_layers == 4
     size = sum(f.stat().st_size for f in EMO_TINY_DIR.iterdir())
     assert size <= 25 * 2**20
@@ -59,9 +56,9 @@ def test_emotion_is_computed_not_copied(emo_tiny):
     assert probe["embed"] <= 1 / 6 + 0.05, probe
 
 
-@pytest.mark.skipif(not (shared_sev_dir() / STUDY_FILES["test"]).exists(), reason="the study's SEV files are absent")
+@pytest.mark.skipif(not (shared_sev_dir() / STUDY_FILES[Split.TEST]).exists(), reason="the study's SEV files are absent")
 def test_generalises_to_the_study_test_file(emo_tiny, judge):
-    study = load_sev(shared_sev_dir() / STUDY_FILES["test"]).subset(3)
+    study = load_sev(shared_sev_dir() / STUDY_FILES[Split.TEST]).subset(3)
     m, _ = evaluate.expression(emo_tiny, judge, study, Decoding(max_new_tokens=48, batch_size=64), Template.SYSTEM,
                                progress=False)
     assert m["emotion_accuracy"] >= 80.0, m

@@ -145,8 +145,8 @@ def _messages(events: list[dict[str, Any]], levels: tuple[str, ...]) -> list[str
     return out
 
 
-def test_report_loads_in_chromium_without_errors(viz_run, tmp_path):
-    report = viz_run / "report.html"
+def test_report_loads_in_chromium_without_errors(small_run, tmp_path):
+    report = small_run / "report.html"
     assert report.exists(), "the report stage did not write report.html"
     (tmp_path / "profile").mkdir()
     browser = Browser(tmp_path / "profile")
@@ -200,8 +200,8 @@ def test_report_loads_in_chromium_without_errors(viz_run, tmp_path):
     for line in dict.fromkeys(_messages(browser.events, ("warning",))):
         print("  browser:", line[:200])
     assert _messages(browser.events, ("error", "assert")) == []
-    assert counts["images"] == counts["allImages"] == len(list(viz_run.glob("*/*.png")))
+    assert counts["images"] == counts["allImages"] == len(list(small_run.glob("*/*.png")))
     assert counts["views"] > 0 and counts["canvases"] > 0, "no circuitsvis view rendered"
-    assert counts["graphs"] == len(list(viz_run.glob("circuits/circuit_*.json")))
+    assert counts["graphs"] == len(list(small_run.glob("circuits/circuit_*.json")))
     assert all(op == ("0.75" if layer == "1" else "0.15") for layer, op in dimmed), dimmed
     assert SCREENSHOT.stat().st_size > 10_000

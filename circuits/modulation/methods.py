@@ -1,0 +1,157 @@
+"""The control methods compared from the neutral prompt, as a registry of small classes.
+
+Each method says which prompt it answers (the neutral prompt, or the emotion prompt for
+prompting), whether it takes a strength, and how it changes the model while a reply is generated
+(:meth:`ControlMethod.context`, a context manager that restores the model on exit):
+
+- ``none``: the neutral prompt, unmodified (the floor);
+- ``prompting``: the emotion prompt (the study's prompting baseline);
+- ``steering``: the emotion's residual direction added (:mod:`circuits.modulation.steering`);
+- ``circuit``: the emotion's circuit modulated with the framework's vectors (reply-phase ``dmu``,
+  onset push, group-centred or neutral-anchored prompt-phase ``dmu``:
+  :mod:`circuits.modulation.circuit_modulation`);
+- ``circuit_study``: the same circuit modulated exactly as the study does;
+- ``random``: ``circuit``'s modulation on random circuits with the same layer profile, disjoint
+  from the circuit (several draws, their replies pooled), at ``circuit``'s strength.
+
+A new method is one class with :func:`register`; the registry refuses a name twice.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from circuits.circuit.circuit import Circuit
+from circuits.directions.emotion_directions import EmotionDirections
+from circuits.model.backend import Backend
+from circuits.modulation.circuit_modulation import modulate
+from circuits.modulation.steering import steer
+from circuits.modulation.vectors import InterventionVectors
+from circuits.sites import ReadOut
+from circuits.vocab import Method, Positions
+
+
+@dataclass(frozen=True, eq=False)
+class Controls:
+    """What the control methods act with."""
+
+    directions: EmotionDirections
+    circuits: Mapping[str, Circuit]
+    """One circuit per emotion."""
+    study_vectors: InterventionVectors
+    """The study's group-centred ``dmu`` (``circuit_study``)."""
+    vectors: InterventionVectors
+    """``circuit``'s and ``random``'s ``dmu`` (group-centred or neutral-anchored prompt phase)."""
+    random_circuits: Sequence[Mapping[str, Circuit]]
+    """Disjoint random control circuits, one mapping (emotion -> circuit) per draw."""
+    steering_layers: Sequence[int]
+    steering_positions: Positions = Positions.LAST
+    steering_readout: ReadOut = ReadOut.RESID_POST
+    neuron_positions: Positions = Positions.LAST
+    head_positions: Positions = Positions.ALL
+
+
+class ControlMethod(ABC):
+    """One way of making a reply express an emotion."""
+
+    method: ClassVar[Method]
+    emotion_prompt: ClassVar[bool] = False
+    """Answers the emotion prompt (else the neutral prompt)."""
+    takes_strength: ClassVar[bool] = True
+    borrows: ClassVar[Method | None] = None
+    """Applied at the strength chosen for that method (else its own)."""
+
+    def __init__(self, controls: Controls) -> None:
+        self.controls = controls
+
+    @property
+    def draws(self) -> int | None:
+        """Random draws whose replies are pooled (None: the method is not drawn)."""
+        return None
+
+    @abstractmethod
+    def context(self, model: Backend, emotion: str, strength: Any, draw: int = 0) -> AbstractContextManager:
+        """Inside the block, ``model`` replies the method's way toward ``emotion``."""
+
+
+METHODS: dict[Method, type[ControlMethod]] = {}
+"""Every registered control method, by name."""
+
+
+def register(cls: type[ControlMethod]) -> type[ControlMethod]:
+    if cls.method in METHODS:
+        raise ValueError(f"control method {cls.method} is registered twice ({METHODS[cls.method].__name__}, {cls.__name__})")
+    METHODS[cls.method] = cls
+    return cls
+
+
+def control_methods(controls: Controls, methods: Sequence[Method] = tuple(Method)) -> dict[Method, ControlMethod]:
+    """Instances of ``methods`` acting with ``controls``, in the order given."""
+    return {m: METHODS[m](controls) for m in methods}
+
+
+@register
+class NoIntervention(ControlMethod):
+    method = Method.NONE
+    takes_strength = False
+
+    def context(self, model, emotion, strength=None, draw=0):
+        return contextlib.nullcontext()
+
+
+@register
+class Prompting(ControlMethod):
+    method = Method.PROMPTING
+    emotion_prompt = True
+    takes_strength = False
+
+    def context(self, model, emotion, strength=None, draw=0):
+        return contextlib.nullcontext()
+
+
+@register
+class Steering(ControlMethod):
+    method = Method.STEERING
+
+    def context(self, model, emotion, strength, draw=0):
+        c = self.controls
+        return steer(model, c.directions, emotion, c.steering_layers, strength, c.steering_positions, c.steering_readout)
+
+
+@register
+class CircuitModulation(ControlMethod):
+    method = Method.CIRCUIT
+
+    def context(self, model, emotion, strength, draw=0):
+        c = self.controls
+        return modulate(model, c.circuits[emotion], c.vectors, emotion, strength, c.neuron_positions, c.head_positions)
+
+
+@register
+class StudyCircuitModulation(ControlMethod):
+    method = Method.CIRCUIT_STUDY
+
+    def context(self, model, emotion, strength, draw=0):
+        c = self.controls
+        return modulate(model, c.circuits[emotion], c.study_vectors, emotion, strength, c.neuron_positions,
+                        c.head_positions)
+
+
+@register
+class RandomCircuits(ControlMethod):
+    method = Method.RANDOM
+    borrows = Method.CIRCUIT
+
+    @property
+    def draws(self) -> int:
+        return len(self.controls.random_circuits)
+
+    def context(self, model, emotion, strength, draw=0):
+        c = self.controls
+        return modulate(model, c.random_circuits[draw][emotion], c.vectors, emotion, strength, c.neuron_positions,
+                        c.head_positions)
