@@ -80,6 +80,22 @@ def make_random_model():
     return _random_model
 
 
+@pytest.fixture
+def modified_copy(tmp_path):
+    """``modified_copy(source, change)``: a copy of the JSON file ``source`` with ``change(raw)``
+    applied to its parsed content, written under ``tmp_path``; returns the copy's path."""
+    import json
+
+    def make(source: Path, change) -> Path:
+        raw = json.loads(source.read_text(encoding="utf-8"))
+        change(raw)
+        path = tmp_path / source.name
+        path.write_text(json.dumps(raw), encoding="utf-8")
+        return path
+
+    return make
+
+
 CHAT = [
     [{"role": "system", "content": "Keep the reply to at most two sentences."},
      {"role": "user", "content": "I repaired the fence.\nMy neighbour looked at the fence and said nothing."}],

@@ -1,4 +1,4 @@
-"""MLP neurons, scored analytically against the emotion direction (method.md, stage 3).
+"""MLP neurons, scored analytically against the emotion direction (the study's stage 3).
 
 At the last prompt token, neuron ``j`` of layer ``l`` writes ``a_j * W_out[j]`` into the
 residual stream, so its contribution to the projection on the layer's post-MLP direction ``v``

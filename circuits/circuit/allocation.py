@@ -1,4 +1,4 @@
-"""Budgeted allocation of circuit components to layers (method.md, stage 4).
+"""Budgeted allocation of circuit components to layers (the study's stage 4).
 
 Every layer first gets its minimum; the rest of the budget is shared in proportion to the
 positive part of each layer's importance, no layer exceeding its cap. Integer shares use the

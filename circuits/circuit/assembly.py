@@ -1,5 +1,5 @@
 """Assembling an emotion's circuit: a budget per layer from sublayer importance, then the
-top-scoring components of each layer from the components stage (method.md, stage 4)."""
+top-scoring components of each layer from the components stage (the study's stage 4)."""
 
 from __future__ import annotations
 

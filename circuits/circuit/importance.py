@@ -1,4 +1,4 @@
-"""Sublayer importance (method.md, stage 4): which attention and MLP sublayers drive the
+"""Sublayer importance (the study's stage 4): which attention and MLP sublayers drive the
 model's final emotion representation?
 
 Two measures, both read on the final residual at the last prompt token, projected on the

@@ -7,7 +7,7 @@ One JSON object per line::
      "skeleton_id": str}
 
 A *skeleton* is one line: a neutral first-person scenario and three events that share wording
-and differ in outcome. Prompts are skeleton x valence x emotion (method.md).
+and differ in outcome. Prompts are skeleton x valence x emotion (as in the study).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Aggregators: from grouped activations to one unit direction per emotion.
 
 Input: activations ``x[g, e, ..., d]`` of complete groups ``g`` (one skeleton x valence, all
-emotions ``e``) at any number of sites. The study's formula (method.md, stage 2) is the default::
+emotions ``e``) at any number of sites. The study's formula (the study's stage 2) is the default::
 
     mu_g = mean_e x[g, e]                  # removes the scenario/event content
     c_e  = mean_g (x[g, e] - mu_g)

@@ -1,4 +1,4 @@
-"""Evidence that the directions are context-agnostic (method.md, stage 2, "decide" notes).
+"""Evidence that the directions are context-agnostic (the study's stage 2, where the study left the test open).
 
 All cosines are between unit directions of the same emotion and read-out, estimated on
 disjoint data:

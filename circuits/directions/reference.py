@@ -1,4 +1,4 @@
-"""The reference direction (method.md, stage 4): where the model's emotion representation has
+"""The reference direction (the study's stage 4): where the model's emotion representation has
 settled, as one vector per emotion.
 
 The study takes the unit mean of the sign-aligned attention and MLP directions of a late

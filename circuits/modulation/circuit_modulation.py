@@ -1,4 +1,4 @@
-"""Circuit modulation (method.md, stage 5): add ``s * dmu`` to a circuit's neurons and heads.
+"""Circuit modulation (the study's stage 5): add ``s * dmu`` to a circuit's neurons and heads.
 
 The study's position policy is the default: neurons at the last position of every forward call
 (the last prompt token, then every fed-back generated token under the KV cache), heads at all

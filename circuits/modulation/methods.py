@@ -127,23 +127,28 @@ class Steering(ControlMethod):
 class CircuitModulation(ControlMethod):
     method = Method.CIRCUIT
 
-    def context(self, model, emotion, strength, draw=0):
-        c = self.controls
-        return modulate(model, c.circuits[emotion], c.vectors, emotion, strength, c.neuron_positions, c.head_positions)
+    def circuit(self, emotion: str, draw: int) -> Circuit:
+        return self.controls.circuits[emotion]
 
-
-@register
-class StudyCircuitModulation(ControlMethod):
-    method = Method.CIRCUIT_STUDY
+    def vectors(self) -> InterventionVectors:
+        return self.controls.vectors
 
     def context(self, model, emotion, strength, draw=0):
         c = self.controls
-        return modulate(model, c.circuits[emotion], c.study_vectors, emotion, strength, c.neuron_positions,
+        return modulate(model, self.circuit(emotion, draw), self.vectors(), emotion, strength, c.neuron_positions,
                         c.head_positions)
 
 
 @register
-class RandomCircuits(ControlMethod):
+class StudyCircuitModulation(CircuitModulation):
+    method = Method.CIRCUIT_STUDY
+
+    def vectors(self) -> InterventionVectors:
+        return self.controls.study_vectors
+
+
+@register
+class RandomCircuits(CircuitModulation):
     method = Method.RANDOM
     borrows = Method.CIRCUIT
 
@@ -151,7 +156,5 @@ class RandomCircuits(ControlMethod):
     def draws(self) -> int:
         return len(self.controls.random_circuits)
 
-    def context(self, model, emotion, strength, draw=0):
-        c = self.controls
-        return modulate(model, c.random_circuits[draw][emotion], c.vectors, emotion, strength, c.neuron_positions,
-                        c.head_positions)
+    def circuit(self, emotion: str, draw: int) -> Circuit:
+        return self.controls.random_circuits[draw][emotion]

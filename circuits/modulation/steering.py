@@ -1,4 +1,4 @@
-"""The steering baseline (method.md, stage 2): add ``alpha * RMS(h) * v_e^(L)`` to the residual.
+"""The steering baseline (the study's stage 2): add ``alpha * RMS(h) * v_e^(L)`` to the residual.
 
 At every layer ``L`` of the configured range, the emotion's direction at that layer's read-out
 (after the MLP by default) is added to the residual stream, scaled by ``alpha`` and by the RMS

@@ -1,4 +1,4 @@
-"""Intervention vectors (method.md, stage 5): the within-group contrast ``dmu`` of each emotion
+"""Intervention vectors (the study's stage 5): the within-group contrast ``dmu`` of each emotion
 in the neuron space (``mlp.hook_post``) and in each head's output space (``attn.hook_z``),
 at the last prompt token, *not* normalised: adding ``s * dmu`` to a component moves it by
 ``s`` times the average difference the instruction makes there.

@@ -13,12 +13,14 @@ from pathlib import Path
 
 from circuits import layout
 from circuits.artifacts import atomic_write_bytes, dumps_json
-from circuits.data.sev import load_sev
+from circuits.data.sev import SEVSplit, load_sev
 from circuits.data.splits import STUDY_FILES
 from circuits.evaluation.accuracy import judge_agreement
 from circuits.evaluation.judges import NRCJudge
 from circuits.evaluation.offline_judge import JUDGE_FILE, OfflineJudge
+from circuits.evaluation.records import JudgedReply
 from circuits.generation import Decoding
+from circuits.model.backend import Backend
 from circuits.model.emo_tiny import load_checkpoint_dir
 from circuits.paths import PROJECT_SEV_DIR, shared_sev_dir
 from circuits.stages.context import RunContext
@@ -54,52 +56,49 @@ def _judge_metrics(seed: int) -> tuple[OfflineJudge, dict]:
     return judge, metrics
 
 
-def run(ctx: RunContext) -> dict:
-    cfg = ctx.cfg
-    tcfg = cfg.train
-    out = Path(tcfg.out_dir) if tcfg.out_dir else ctx.run.path(layout.TRAIN.checkpoint.path())
-    out.mkdir(parents=True, exist_ok=True)
-
-    log.info("training the offline judge")
-    judge, judge_m = _judge_metrics(tcfg.seed)
-    atomic_write_bytes(out / JUDGE_FILE, dumps_json(judge.to_json()).encode())
-    log.info("judge: %.2f%% on unseen content, %.2f%% on unseen phrasings",
-             judge_m["accuracy_unseen_content"], judge_m["accuracy_unseen_phrasings"])
-
-    result = train(tcfg, out, progress=cfg.progress)
-    ctx.run.save_figure(layout.TRAIN.loss_figure.path(), plots.loss_figure(result.losses))
-    ctx.run.write_json(layout.TRAIN.losses.path(), {"losses": [round(x, 7) for x in result.losses]})
-
-    model = load_checkpoint_dir(out, "emo-tiny")
-    decoding = Decoding(max_new_tokens=cfg.decoding.max_new_tokens, batch_size=cfg.decoding.batch_size)
-    t0 = time.perf_counter()
-    test = load_sev(PROJECT_SEV_DIR / "test.jsonl", name="test")
+def _evaluate(ctx: RunContext, model: Backend, judge: OfflineJudge, test: SEVSplit) -> tuple[dict, list[JudgedReply]]:
+    """Expression on the project's test split (the study's template on all of it, the user turn
+    on a subset) and on the study's test file when it is beside the checkout; the replies."""
+    decoding = Decoding(max_new_tokens=ctx.cfg.decoding.max_new_tokens, batch_size=ctx.cfg.decoding.batch_size)
     expression, records = {}, []
-    # the study's template on the whole test split (the bar); the user-turn variant on a subset
     for template, split in ((Template.SYSTEM, test), (Template.USER, test.subset(EVAL_SUBSET))):
-        m, recs = evaluate.expression(model, judge, split, decoding, template, progress=cfg.progress)
+        m, recs = evaluate.expression(model, judge, split, decoding, template, progress=ctx.cfg.progress)
         expression[f"{split.name}/{template.value}"] = m
         records += recs
     study_path = shared_sev_dir() / STUDY_FILES[Split.TEST]
     if study_path.is_file():
         study = load_sev(study_path, name="study_test").subset(EVAL_SUBSET)
-        m, recs = evaluate.expression(model, judge, study, decoding, Template.SYSTEM, progress=cfg.progress)
+        m, recs = evaluate.expression(model, judge, study, decoding, Template.SYSTEM, progress=ctx.cfg.progress)
         expression[f"{study.name}/system"] = m
         records += [r.with_(split="study_test") for r in recs]
-    probe = evaluate.probe_profile(model, test, Template.SYSTEM)
-    nrc = NRCJudge().classify([r.reply for r in records])
-    agreement = judge_agreement([r.label for r in records], nrc)
-    ctx.run.write_jsonl(layout.TRAIN.replies.path(), records)
+    return expression, records
 
+
+def run(ctx: RunContext) -> dict:
+    tcfg = ctx.cfg.train
+    out = Path(tcfg.out_dir) if tcfg.out_dir else ctx.run.path(layout.TRAIN.checkpoint.path())
+    out.mkdir(parents=True, exist_ok=True)
+    log.info("training the offline judge")
+    judge, judge_m = _judge_metrics(tcfg.seed)
+    atomic_write_bytes(out / JUDGE_FILE, dumps_json(judge.to_json()).encode())
+    log.info("judge: %.2f%% on unseen content, %.2f%% on unseen phrasings",
+             judge_m["accuracy_unseen_content"], judge_m["accuracy_unseen_phrasings"])
+    result = train(tcfg, out, progress=ctx.cfg.progress)
+    ctx.run.save_figure(layout.TRAIN.loss_figure.path(), plots.loss_figure(result.losses))
+    ctx.run.write_json(layout.TRAIN.losses.path(), {"losses": [round(x, 7) for x in result.losses]})
+
+    model = load_checkpoint_dir(out, "emo-tiny")
+    t0 = time.perf_counter()
+    test = load_sev(PROJECT_SEV_DIR / "test.jsonl", name="test")
+    expression, records = _evaluate(ctx, model, judge, test)
+    probe = evaluate.probe_profile(model, test, Template.SYSTEM)
+    agreement = judge_agreement([r.label for r in records], NRCJudge().classify([r.reply for r in records]))
+    ctx.run.write_jsonl(layout.TRAIN.replies.path(), records)
     metrics = {
-        "train": {
-            "steps": len(result.losses),
-            "seconds": round(result.seconds, 1),
-            "tokens": result.tokens,
-            "final_loss": round(sum(result.losses[-50:]) / min(50, len(result.losses)), 4),
-            "checkpoint": str(out),
-            "checkpoint_mb": round(sum(f.stat().st_size for f in out.iterdir()) / 2**20, 2),
-        },
+        "train": {"steps": len(result.losses), "seconds": round(result.seconds, 1), "tokens": result.tokens,
+                  "final_loss": round(sum(result.losses[-50:]) / min(50, len(result.losses)), 4),
+                  "checkpoint": str(out),
+                  "checkpoint_mb": round(sum(f.stat().st_size for f in out.iterdir()) / 2**20, 2)},
         "judge": judge_m,
         "expression": expression,
         "probe": probe,

@@ -268,26 +268,14 @@ def test_load_templates_reads_the_file_once():
     assert read_templates() == load_templates()  # an uncached re-read gives equal content
 
 
-def _write_modified(tmp_path: Path, change) -> Path:
-    raw = json.loads(THEMES_PATH.read_text(encoding="utf-8"))
-    change(raw)
-    path = tmp_path / "themes.json"
-    path.write_text(json.dumps(raw), encoding="utf-8")
-    return path
-
-
-def _del(d: dict, key: str) -> None:
-    del d[key]
-
-
 @pytest.mark.parametrize(
     "change,field,problem",
     [
         (lambda r: r["themes"][1]["groups"][0].update(colour="red"), "themes[1].groups[0].colour", "unknown field"),
-        (lambda r: _del(r["themes"][0]["groups"][1], "test_things"), "themes[0].groups[1].test_things", "missing field"),
-        (lambda r: _del(r["themes"][2], "prefix"), "themes[2].prefix", "missing field"),
+        (lambda r: r["themes"][0]["groups"][1].pop("test_things"), "themes[0].groups[1].test_things", "missing field"),
+        (lambda r: r["themes"][2].pop("prefix"), "themes[2].prefix", "missing field"),
         (lambda r: r.update(version=2), "version", "unknown field"),
-        (lambda r: _del(r, "emotion_words"), "emotion_words", "missing field"),
+        (lambda r: r.pop("emotion_words"), "emotion_words", "missing field"),
         (lambda r: r["themes"][0].update(name=["Work"]), "themes[0].name", "expected a string"),
         (lambda r: r["themes"][0]["groups"][0].update(agents="my manager"), "themes[0].groups[0].agents", "expected a list"),
         (lambda r: r["themes"][0]["groups"][0]["outcomes"][3].pop(), "themes[0].groups[0].outcomes[3]", "expected 3 items"),
@@ -295,8 +283,8 @@ def _del(d: dict, key: str) -> None:
         (lambda r: r["emotion_words"].append("angry"), "emotion_words", "repeated entries"),
     ],
 )
-def test_read_templates_rejects_bad_files_naming_file_and_field(tmp_path: Path, change, field, problem):
-    path = _write_modified(tmp_path, change)
+def test_read_templates_rejects_bad_files_naming_file_and_field(modified_copy, change, field, problem):
+    path = modified_copy(THEMES_PATH, change)
     with pytest.raises(TemplateFileError) as info:
         read_templates(path)
     assert str(info.value).startswith(f"{path}: {field}: {problem}"), str(info.value)

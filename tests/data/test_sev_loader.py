@@ -31,7 +31,7 @@ def test_reads_the_study_release(split):
     assert len({p.group for p in prompts}) == 480
 
 
-def test_study_template_matches_method_md():
+def test_study_template_is_the_study_system_prompt():
     from circuits.data.sev import Skeleton
 
     s = Skeleton("x_00", "T", "I did a thing", "It went well.", "It happened.", "It went badly.")

@@ -44,10 +44,10 @@ def test_shipped_judge_labels_its_own_kind_of_reply_and_survives_a_round_trip(tm
 
     judge = load_offline_judge()
     texts, truth = [], []
-    for (emotion, valence), templates in EMOTION_REPLIES.items():
+    for (emotion, _), templates in EMOTION_REPLIES.items():
         texts += [render_reply(t, "my manager", "the report") for t in templates[:3]]
         truth += [emotion] * 3
-    for valence, templates in NEUTRAL_REPLIES.items():
+    for templates in NEUTRAL_REPLIES.values():
         texts += [render_reply(t, "my manager", "the report") for t in templates[:3]]
         truth += [NEUTRAL] * 3
     labels = judge.classify(texts)

@@ -136,34 +136,22 @@ def test_load_replies_reads_the_file_once():
     assert dict(again.emotion) == dict(load_replies().emotion) and dict(again.neutral) == dict(load_replies().neutral)
 
 
-def _write_modified(tmp_path: Path, change) -> Path:
-    raw = json.loads(REPLIES_PATH.read_text(encoding="utf-8"))
-    change(raw)
-    path = tmp_path / "replies.json"
-    path.write_text(json.dumps(raw), encoding="utf-8")
-    return path
-
-
-def _del(d: dict, key: str) -> None:
-    del d[key]
-
-
 @pytest.mark.parametrize(
     "change,field,problem",
     [
         (lambda r: r["emotion_replies"].update(boredom={}), "emotion_replies.boredom", "unknown key"),
-        (lambda r: _del(r["emotion_replies"], "fear"), "emotion_replies.fear", "missing"),
-        (lambda r: _del(r["emotion_replies"]["disgust"], "neutral"), "emotion_replies.disgust.neutral", "missing"),
+        (lambda r: r["emotion_replies"].pop("fear"), "emotion_replies.fear", "missing"),
+        (lambda r: r["emotion_replies"]["disgust"].pop("neutral"), "emotion_replies.disgust.neutral", "missing"),
         (lambda r: r["neutral_replies"].update(mixed=[]), "neutral_replies.mixed", "unknown key"),
-        (lambda r: _del(r, "neutral_replies"), "neutral_replies", "missing"),
+        (lambda r: r.pop("neutral_replies"), "neutral_replies", "missing"),
         (lambda r: r["emotion_replies"]["anger"].update(positive="About time."), "emotion_replies.anger.positive",
          "expected a list"),
         (lambda r: r["neutral_replies"]["negative"].append(3), "neutral_replies.negative[12]", "expected a string"),
         (lambda r: r.update(version=2), "version", "unknown key"),
     ],
 )
-def test_read_replies_rejects_bad_files_naming_file_and_field(tmp_path: Path, change, field, problem):
-    path = _write_modified(tmp_path, change)
+def test_read_replies_rejects_bad_files_naming_file_and_field(modified_copy, change, field, problem):
+    path = modified_copy(REPLIES_PATH, change)
     with pytest.raises(TemplateFileError) as info:
         read_replies(path)
     assert str(info.value).startswith(f"{path}: {field}: {problem}"), str(info.value)
