@@ -19,6 +19,7 @@ import datetime as _dt
 import enum
 import hashlib
 import json
+import logging
 import os
 import tempfile
 import time
@@ -26,7 +27,10 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from circuits.errors import UserError
 from circuits.layout import MANIFEST, METRICS, Artifact
+
+log = logging.getLogger(__name__)
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
@@ -95,12 +99,23 @@ class RunReader:
 
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
-        self.manifest: dict[str, Any] = self._read_json(MANIFEST) or {"stages": {}, "artifacts": {}}
+        self.manifest: dict[str, Any] = self._read_json(MANIFEST, ("stages", "artifacts")) or {"stages": {}, "artifacts": {}}
         self.metrics: dict[str, Any] = self._read_json(METRICS) or {}
 
-    def _read_json(self, rel: str) -> Any:
+    def _read_json(self, rel: str, keys: tuple[str, ...] = ()) -> Any:
+        """A JSON object of the run directory (None when the file is absent); a damaged one is
+        a :class:`UserError` that names it."""
         path = self.root / rel
-        return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+        if not path.exists():
+            return None
+        try:
+            obj = json.loads(path.read_text(encoding="utf-8"))
+            if not isinstance(obj, dict) or any(not isinstance(obj.get(k), dict) for k in keys):
+                raise ValueError(f"not the JSON object a run writes{' (with ' + ', '.join(keys) + ')' if keys else ''}")
+        except (ValueError, UnicodeDecodeError) as err:
+            raise UserError(f"{path} is damaged ({str(err).splitlines()[0]}): delete it, and the stages it "
+                            "recorded run again, or choose another out_dir") from None
+        return obj
 
     @property
     def info(self) -> dict[str, Any]:
@@ -129,6 +144,20 @@ class RunReader:
     def done(self, stage: str) -> bool:
         return self.stage_entry(stage).get("status") == "done"
 
+    def changed(self, stage: str) -> list[str]:
+        """The stage's artifacts (and its metrics section) that are missing or no longer match
+        the sha256 recorded when they were written."""
+        entry = self.stage_entry(stage)
+        bad = []
+        for rel in entry.get("artifacts", []):
+            recorded = self.manifest["artifacts"].get(rel, {}).get("sha256")
+            if not self.path(rel).is_file() or recorded != sha256_file(self.path(rel)):
+                bad.append(rel)
+        recorded = entry.get("metrics_sha256")
+        if recorded is not None and recorded != _section_sha(self.metrics.get(str(stage))):
+            bad.append(f"{METRICS}[{stage}]")
+        return bad
+
     def artifacts(self, stage: str) -> list[str]:
         """The stage's artifacts that exist: those the manifest lists, else whatever its folder holds."""
         listed = self.stage_entry(stage).get("artifacts") or []
@@ -136,6 +165,13 @@ class RunReader:
             return [a for a in listed if self.exists(a)]
         folder = self.root / str(stage)
         return sorted(str(p.relative_to(self.root)) for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else []
+
+
+def _section_sha(section: Any) -> str | None:
+    """The sha256 of one metrics section as it is stored (None for an absent section)."""
+    if section is None:
+        return None
+    return hashlib.sha256(json.dumps(section, sort_keys=True).encode()).hexdigest()
 
 
 class RunDir(RunReader):
@@ -219,12 +255,28 @@ class RunDir(RunReader):
 
     # --- stages and metrics -------------------------------------------------------------------
     def stage_done(self, name: str, config_hash: str | None = None) -> bool:
+        """Whether the stage finished with this configuration and everything it wrote is as it
+        wrote it (each artifact and its metrics section against the sha256 in the manifest)."""
         entry = self.manifest["stages"].get(str(name))
         if not entry or entry.get("status") != "done":
             return False
         if config_hash is not None and entry.get("config_hash") != config_hash:
             return False
-        return all(self.path(a).exists() for a in entry.get("artifacts", []))
+        changed = self.changed(name)
+        if changed:
+            log.warning("stage %s: %s changed since the stage wrote %s (sha256 differs from the manifest): "
+                        "recomputing it", name, ", ".join(changed), "it" if len(changed) == 1 else "them")
+        return not changed
+
+    def mark_stale(self, stages: Iterable[str], reason: str) -> None:
+        """Stages that are done but no longer hold (an input changed, or the configuration did)
+        become ``stale``: readers and reruns no longer trust them."""
+        marked = [str(s) for s in stages if self.done(s)]
+        for name in marked:
+            self.manifest["stages"][name].update(status="stale", stale_because=reason)
+        if marked:
+            log.info("marked stale (%s): %s", reason, ", ".join(marked))
+            self._save_manifest()
 
     @contextlib.contextmanager
     def stage(self, name: str, config_hash: str = "") -> Iterator[RunDir]:
@@ -254,8 +306,14 @@ class RunDir(RunReader):
         self._save_manifest()
 
     def add_metrics(self, section: str, values: Mapping[str, Any]) -> None:
+        """Write ``values`` as the ``section`` of ``metrics.json``; inside a stage of that name,
+        its sha256 goes to the stage's manifest entry, so a damaged section is not reused."""
         self.metrics[str(section)] = to_jsonable(values)
         atomic_write_bytes(self._metrics_path, dumps_json(self.metrics).encode())
+        if self._stage == str(section):
+            stored = json.loads(dumps_json(self.metrics[str(section)]))
+            self.manifest["stages"][self._stage]["metrics_sha256"] = _section_sha(stored)
+            self._save_manifest()
 
     def set_run_info(self, **info: Any) -> None:
         self.manifest.setdefault("run", {}).update(to_jsonable(info))

@@ -42,6 +42,9 @@ class ModelConfig:
     cpu_per_theme: int | None = None
     """On CPU, run stratified subsets of this many skeletons per theme (null: whole splits).
     Sized for 2 cores on real models; ignored on a GPU, where data.per_theme applies."""
+    trust_remote_code: bool = False
+    """Allow a pretrained model whose Hugging Face repository runs its own code when loaded
+    (TransformerLens asks for it for some names, e.g. Qwen/Qwen3-*); refused unless set."""
 
 
 @dataclass

@@ -5,8 +5,8 @@ How it runs: prompts are sorted by length (less padding), cut into batches, left
 last prompt token sits at position -1 of every row; one *prefill* forward fills the cache, then
 each *decoding step* feeds one new token per row. Interventions that depend on where they act
 (the last prompt token, every generated token, all positions) read
-:func:`circuits.interventions.decode_step`: 0 during
-the prefill call, k >= 1 at the k-th decoding step, None outside generation.
+:func:`circuits.interventions.decode_step`: 0 during the prefill call, k >= 1 at the k-th
+decoding step, None outside generation.
 
 With greedy decoding, a prompt's reply does not depend on the batch it was generated in.
 """
@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import torch
 from tqdm.auto import tqdm
 
+from circuits.errors import UserError
 from circuits.interventions import at_step
 from circuits.model.backend import Backend, length_batches
 
@@ -105,7 +106,8 @@ def generate(
     desc: str = "generating",
     progress: bool = True,
 ) -> list[Reply]:
-    """Replies to ``prompts`` (rendered chat prompts), in the same order.
+    """Replies to ``prompts`` (rendered chat prompts), in the same order. Every prompt and its
+    longest reply must fit the model's context; a longer one is refused before any decoding.
 
     Hooks attached around this call (``with model.hooks(...)`` or an intervention context)
     act on every forward call of the generation.
@@ -113,6 +115,13 @@ def generate(
     if not prompts:
         return []
     ids = [model.token_ids(p) for p in prompts]
+    longest = max(map(len, ids))
+    if longest + decoding.max_new_tokens > model.info.n_ctx:
+        raise UserError(
+            f"a prompt of {longest} tokens and a reply of up to {decoding.max_new_tokens} tokens exceed "
+            f"{model.info.name}'s context of {model.info.n_ctx} tokens: lower decoding.max_new_tokens to at most "
+            f"{max(0, model.info.n_ctx - longest)} or shorten the prompts"
+        )
     gen = None
     if not decoding.greedy:
         gen = torch.Generator(device=model.device).manual_seed(decoding.seed)

@@ -10,6 +10,7 @@ reported as one line on stderr with exit code 2, before any work and before any 
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import re
@@ -25,7 +26,7 @@ log = logging.getLogger("circuits")
 
 
 def _rewrite_model_override(overrides: Sequence[str]) -> list[str]:
-    """``model=<name>`` with no ``conf/model/<name>.yaml`` means a TransformerLens pretrained name."""
+    """``model=<name>`` with no ``circuits/conf/model/<name>.yaml`` means a TransformerLens pretrained name."""
     out = []
     for o in overrides:
         m = re.fullmatch(r"model=(.+)", o)
@@ -74,7 +75,7 @@ def _one_line(err: Exception) -> str:
 
 
 def compose(overrides: Sequence[str] = ()) -> Config:
-    """Compose ``conf/config.yaml`` with ``overrides`` and return a typed, validated Config."""
+    """Compose ``circuits/conf/config.yaml`` with ``overrides`` and return a typed, validated Config."""
     from hydra import compose as hydra_compose
     from hydra import initialize_config_dir
     from hydra.core.config_store import ConfigStore
@@ -108,14 +109,24 @@ def compose(overrides: Sequence[str] = ()) -> Config:
 
 
 def load_run_config(run_dir: str | Path) -> Config:
-    """The typed Config a finished run was made with (its ``config.yaml``): reopen a run with
-    ``RunContext(load_run_config(d), RunDir(d))`` and every finished stage's result loads."""
+    """The typed Config a run was made with (its ``config.yaml``), with ``out_dir`` set to where
+    the run is now (it may have been copied or moved): reopen a run with
+    ``RunContext(load_run_config(d), RunDir(d))`` and every finished stage's result loads, or
+    rerun it in place with :func:`run`."""
     from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
 
-    path = Path(run_dir) / "config.yaml"
+    from circuits.layout import CONFIG
+
+    path = Path(run_dir) / CONFIG
     if not path.exists():
-        raise UserError(f"{path} not found: pass the directory of a run (it holds config.yaml)")
-    return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(Config), OmegaConf.load(path)))  # type: ignore[return-value]
+        raise UserError(f"{path} not found: pass the directory of a run (it holds {CONFIG})")
+    try:
+        cfg: Config = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(Config), OmegaConf.load(path)))  # type: ignore[assignment]
+    except (OmegaConfBaseException, ValueError) as err:
+        raise UserError(f"{path} is damaged or from another version ({_one_line(err)})") from None
+    cfg.out_dir = str(Path(run_dir))
+    return cfg
 
 
 def config_yaml(cfg: Config) -> str:
@@ -174,11 +185,18 @@ def run(cfg: Config):
     from circuits.layout import CONFIG
     from circuits.seeding import seed_everything
     from circuits.stages.context import RunContext
+    from circuits.validate import check_out_dir
 
     seed_everything(cfg.seed)
-    rundir = RunDir(run_dir_for(cfg))
+    root = run_dir_for(cfg)
+    check_out_dir(root)
+    try:
+        rundir = RunDir(root)
+    except OSError as err:
+        raise UserError(f"cannot create the run directory {root} ({err.strerror or err}): choose another out_dir") from None
     rundir.write_text(CONFIG, config_yaml(cfg))
     ctx = RunContext(cfg, rundir)
+    ctx.mark_outdated()
     rundir.set_run_info(experiment=cfg.experiment.name, model=cfg.model.name, stages=cfg.experiment.stages,
                         device=ctx.device, torch=torch.__version__)
     for stage in cfg.experiment.stages:
@@ -203,6 +221,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted: completed stages are marked done in manifest.json", file=sys.stderr)
         return 130
+    except OSError as err:
+        if err.errno not in (errno.ENOSPC, errno.EACCES, errno.EROFS, errno.EDQUOT):
+            raise
+        print(f"error: {err.strerror}: {err.filename or ''} (free some space or fix the permissions, then rerun: "
+              "finished stages are reused)", file=sys.stderr)
+        return 1
     print(f"done: {ctx.run.root}")
     return 0
 

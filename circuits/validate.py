@@ -8,9 +8,12 @@ model's depth.
 
 from __future__ import annotations
 
+import os
+import re
 from pathlib import Path
 
 from circuits.config import Config
+from circuits.data.sev import load_sev
 from circuits.emotions import EMOTIONS, check_emotions
 from circuits.errors import UserError
 from circuits.vocab import DataSource
@@ -20,6 +23,7 @@ def validate(cfg: Config) -> None:
     """Raise :class:`UserError` on the first bad value (one line, names the value)."""
     from circuits.model.loading import check_model_name, known_layers
 
+    _check_run(cfg)
     check_emotions(cfg.emotions)
     if cfg.components.head_score not in cfg.components.metrics:
         raise UserError(f"components.head_score {cfg.components.head_score} must be one of components.metrics "
@@ -37,10 +41,48 @@ def validate(cfg: Config) -> None:
                 raise UserError(f"unknown emotion {e!r} in {key}: choose from {', '.join(EMOTIONS)}")
     _check_data(cfg)
     _check_positive(cfg)
-    check_model_name(cfg.model.name)
+    check_model_name(cfg.model.name, cfg.model.trust_remote_code)
     n_layers = known_layers(cfg.model.name)
     if n_layers is not None:
         validate_layers(cfg, n_layers)
+
+
+def _check_run(cfg: Config) -> None:
+    """What the run itself needs: stages to run, a usable seed and device, a place to write."""
+    from circuits.vocab import StageName
+
+    if not cfg.experiment.stages:
+        raise UserError(f"experiment.stages is empty: list the stages to run (choose from {', '.join(StageName.values())})")
+    if not 0 <= cfg.seed < 2**32:
+        raise UserError(f"seed must be in [0, 2**32), got {cfg.seed}")
+    if not re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", cfg.model.device):
+        raise UserError(f"unknown model.device {cfg.model.device!r}: use auto, cpu, cuda, cuda:<index> or mps")
+    if cfg.model.device.startswith("cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            raise UserError(f"model.device={cfg.model.device} but CUDA is not available: use model.device=auto or cpu")
+    if cfg.out_dir is not None:
+        if not cfg.out_dir.strip():
+            raise UserError("out_dir is empty: leave it out (runs go to outputs/<experiment>/<model>) or give a directory")
+        check_out_dir(Path(cfg.out_dir))
+
+
+def check_out_dir(path: Path) -> None:
+    """A run directory must be new, empty, or a run directory already (it holds manifest.json),
+    and writable: refuse a file, a path under a file, or a directory of other files."""
+    from circuits.layout import MANIFEST
+
+    for parent in [path, *path.parents]:
+        if parent.exists() and not parent.is_dir():
+            raise UserError(f"out_dir {path}: {parent} is a file, not a directory: choose another out_dir")
+        if parent.exists():
+            if parent == path and any(path.iterdir()) and not (path / MANIFEST).is_file():
+                raise UserError(f"out_dir {path} already holds files and is not a run directory (no {MANIFEST}): "
+                                "choose a new or empty directory")
+            if not os.access(parent, os.W_OK | os.X_OK):
+                raise UserError(f"out_dir {path}: {parent} is not writable: choose another out_dir")
+            break
 
 
 def _check_data(cfg: Config) -> None:
@@ -57,6 +99,7 @@ def _check_data(cfg: Config) -> None:
                 else f"set data.{name}=<path to an SEV .jsonl file>"
             )
             raise UserError(f"data file not found for the {name} split: {path} ({hint})")
+        load_sev(path)  # the whole file is read and checked before any work (it is small)
 
 
 def _check_positive(cfg: Config) -> None:

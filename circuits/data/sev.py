@@ -119,18 +119,30 @@ def _parse_line(obj: object, where: str) -> Skeleton:
     )
 
 
+MAX_LINE_BYTES = 64 * 1024
+"""The longest SEV line accepted (a real skeleton is a few hundred bytes): a longer one is
+refused before it is parsed or tokenised."""
+
+
 def load_sev(path: str | Path, name: str | None = None) -> SEVSplit:
-    """Read an SEV JSONL file; schema errors name the file and line."""
+    """Read an SEV JSONL file (UTF-8); schema errors name the file and line."""
     path = Path(path)
     if not path.is_file():
         raise UserError(f"SEV file not found: {path} (check data.* paths in the config)")
     skeletons: list[Skeleton] = []
     seen: dict[str, int] = {}
-    with path.open(encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, start=1):
+    with path.open("rb") as fh:
+        for lineno, raw in enumerate(fh, start=1):
+            where = f"{path}:{lineno}"
+            if len(raw) > MAX_LINE_BYTES:
+                raise UserError(f"{where}: a line of {len(raw):,} bytes (at most {MAX_LINE_BYTES:,} per skeleton): "
+                                "is this an SEV file?")
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as err:
+                raise UserError(f"{where}: not UTF-8 (byte {err.start}: {err.reason}): save the file as UTF-8") from None
             if not line.strip():
                 continue
-            where = f"{path}:{lineno}"
             try:
                 obj = json.loads(line)
             except json.JSONDecodeError as err:

@@ -89,21 +89,41 @@ def training_logits(module: torch.nn.Module, tokens: Tensor) -> Float[Tensor, "b
 
 
 def load_checkpoint_dir(path: Path, name: str, device: str = "cpu", dtype: torch.dtype = torch.float32) -> TLBackend:
-    """Load a checkpoint directory written by :func:`circuits.testbed.train.save_checkpoint`."""
+    """Load a checkpoint directory written by :func:`circuits.testbed.train.save_checkpoint`.
+
+    Every parameter of the architecture must be in the weights file with its shape, and nothing
+    else (the rotary tables and masks are rebuilt from the config); a damaged, truncated or
+    mismatched file is refused with one line."""
+    from safetensors import SafetensorError
     from safetensors.torch import load_file
 
     files = [path / f for f in ("config.json", "model.safetensors", "tokenizer.json")]
     missing = [f.name for f in files if not f.is_file()]
+    retrain = "retrain it with `python -m circuits.run experiment=train_emo_tiny` (or reinstall the package)"
     if missing:
-        raise UserError(
-            f"{name} checkpoint incomplete in {path} (missing {', '.join(missing)}): "
-            "retrain it with `python -m circuits.run experiment=train_emo_tiny`"
-        )
-    arch = json.loads(files[0].read_text())
-    model = build_tl_model(arch, device, dtype)
-    state = load_file(str(files[1]), device=str(device))
+        raise UserError(f"{name} checkpoint incomplete in {path} (missing {', '.join(missing)}): {retrain}")
+    try:
+        arch = json.loads(files[0].read_text())
+        model = build_tl_model(arch, device, dtype)
+    except (ValueError, KeyError, TypeError) as err:
+        raise UserError(f"{files[0]} is damaged ({type(err).__name__}: {err}): {retrain}") from None
+    try:
+        state = load_file(str(files[1]), device=str(device))
+    except (SafetensorError, OSError, ValueError) as err:
+        raise UserError(f"{files[1]} is damaged ({str(err).splitlines()[0]}): {retrain}") from None
+    params = dict(model.named_parameters())
+    absent = [k for k in params if k not in state]
+    unknown = [k for k in state if k not in params]
+    wrong = [k for k in params if k in state and state[k].shape != params[k].shape]
+    if absent or unknown or wrong:
+        what = "; ".join(f"{label} {keys[:2]}{' ...' if len(keys) > 2 else ''}" for label, keys in
+                         (("missing", absent), ("unexpected", unknown), ("wrong shape", wrong)) if keys)
+        raise UserError(f"{files[1]} does not fit the architecture in config.json ({what}): {retrain}")
     model.load_state_dict({k: v.to(dtype) for k, v in state.items()}, strict=False)
-    tok = make_tokenizer(files[2])
+    try:
+        tok = make_tokenizer(files[2])
+    except Exception as err:  # the tokenizers library raises its own exception types
+        raise UserError(f"{files[2]} is damaged ({type(err).__name__}): {retrain}") from None
     return TLBackend(name, model, tok, [tok.convert_tokens_to_ids(END)])
 
 

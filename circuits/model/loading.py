@@ -68,25 +68,33 @@ def known_layers(name: str) -> int | None:
     return spec.n_layers if spec else None
 
 
-def check_model_name(name: str) -> None:
+def check_model_name(name: str, trust_remote_code: bool = False) -> None:
     """Raise a :class:`UserError` unless ``name`` is an embedded model or a TransformerLens
-    pretrained name (checked without loading anything)."""
+    pretrained name (checked without loading anything), and refuse a model whose repository runs
+    its own code unless ``trust_remote_code`` allows it."""
     if name in EMBEDDED:
         return
-    from transformer_lens.loading_from_pretrained import get_official_model_name
+    from transformer_lens.loading_from_pretrained import NEED_REMOTE_CODE_MODELS, get_official_model_name
 
     try:
-        get_official_model_name(name)
+        official = get_official_model_name(name)
     except ValueError:
         raise UserError(
             f"unknown model {name!r}: use {', '.join(EMBEDDED)}, or a TransformerLens "
             "pretrained name (see transformer_lens.loading_from_pretrained.OFFICIAL_MODEL_NAMES)"
         ) from None
+    if official.startswith(NEED_REMOTE_CODE_MODELS) and not trust_remote_code:
+        raise UserError(
+            f"model {name!r} runs code from its Hugging Face repository when it loads (trust_remote_code): "
+            "read that code, then allow it with model.trust_remote_code=true"
+        )
 
 
-def load_model(name: str, device: str = "cpu", dtype: DType | str = DType.FLOAT32) -> Backend:
+def load_model(name: str, device: str = "cpu", dtype: DType | str = DType.FLOAT32,
+               trust_remote_code: bool = False) -> Backend:
     """Load ``name`` (an embedded model or a TransformerLens pretrained name) in eval mode with
-    gradients off; ``dtype`` is a :class:`~circuits.vocab.DType` or its value."""
+    gradients off; ``dtype`` is a :class:`~circuits.vocab.DType` or its value. A pretrained model
+    whose repository runs its own code loads only with ``trust_remote_code``."""
     try:
         torch_dtype = TORCH_DTYPES[DType[dtype] if isinstance(dtype, str) else dtype]
     except KeyError:
@@ -95,16 +103,17 @@ def load_model(name: str, device: str = "cpu", dtype: DType | str = DType.FLOAT3
         raise UserError(f"device {device!r} requested but CUDA is not available: use model.device=cpu")
     if name in EMBEDDED:
         return EMBEDDED[name].load(device, torch_dtype)
-    return _load_pretrained(name, device, torch_dtype)
+    return _load_pretrained(name, device, torch_dtype, trust_remote_code)
 
 
-def _load_pretrained(name: str, device: str, dtype: torch.dtype) -> TLBackend:
+def _load_pretrained(name: str, device: str, dtype: torch.dtype, trust_remote_code: bool) -> TLBackend:
     """Any TransformerLens pretrained name; its weights must be local or downloadable."""
     from transformer_lens import HookedTransformer
 
-    check_model_name(name)
+    check_model_name(name, trust_remote_code)
     try:
-        tl_model = HookedTransformer.from_pretrained_no_processing(name, device=device, dtype=dtype)
+        tl_model = HookedTransformer.from_pretrained_no_processing(name, device=device, dtype=dtype,
+                                                                   trust_remote_code=trust_remote_code)
     except (OSError, ConnectionError, RuntimeError) as err:
         if "offline" not in str(err).lower() and "connect" not in str(err).lower() and not isinstance(
             err, OSError

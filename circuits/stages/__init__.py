@@ -1,7 +1,9 @@
 """The pipeline's stages, by name.
 
-A stage is a module with ``run(ctx) -> result`` and, when later stages or reruns need its result,
-``load(ctx) -> result``, where ``ctx`` is the :class:`~circuits.stages.context.RunContext`. It
+A stage is a module with ``run(ctx) -> result`` and ``load(ctx) -> result`` (its finished result
+read back from the run directory), where ``ctx`` is the :class:`~circuits.stages.context.RunContext`;
+the summary and the report read the whole run and have no loader: they are rebuilt (in seconds)
+whenever they are asked for. It
 writes its artifacts at the paths :mod:`circuits.layout` declares (``files``). ``sections`` are
 the config sections the stage reads: their values, with the hashes of the stages it requires,
 make its config hash, and a rerun in the same run directory reuses a stage whose hash did not
@@ -30,6 +32,9 @@ class Stage:
     files: StageFiles
     requires: tuple[StageName, ...] = ()
     description: str = ""
+    reads_run: bool = False
+    """Reads whatever the run directory holds (summary, report): it runs again whenever it is
+    asked for, and any other stage running again makes it stale."""
 
     def _module(self):
         return importlib.import_module(self.module)
@@ -79,8 +84,8 @@ STAGES: dict[StageName, Stage] = _registry(
           COMMON + ("decoding", "judge", "elicit", "directions", "reference", "components", "circuit", "steering",
                     "modulate"), layout.MODULATE,
           requires=(S.CIRCUITS,), description="controlling emotion from the neutral prompt: five methods, one decoding"),
-    Stage(S.SUMMARY, "circuits.stages.summary", ("model",), layout.SUMMARY,
+    Stage(S.SUMMARY, "circuits.stages.summary", ("model",), layout.SUMMARY, reads_run=True,
           description="one markdown summary of every table and figure in the run"),
-    Stage(S.REPORT, "circuits.stages.report", ("model",), layout.REPORT,
+    Stage(S.REPORT, "circuits.stages.report", ("model",), layout.REPORT, reads_run=True,
           description="one self-contained report.html: figures, tables, interactive views, links to artifacts"),
 )

@@ -44,6 +44,8 @@ class RunContext:
         self.cfg = cfg
         self.run = run
         self._results: dict[StageName, Any] = {}
+        self._ran: set[StageName] = set()
+        """Stages computed (not reloaded) in this run: what requires them is computed again too."""
         self._splits: dict[tuple[Split, int | None], SEVSplit] = {}
 
     # --- resources ----------------------------------------------------------------------------
@@ -62,7 +64,8 @@ class RunContext:
         from circuits.validate import validate_layers
 
         log.info("loading model %s", self.cfg.model.name)
-        model = load_model(self.cfg.model.name, device=self.device, dtype=self.cfg.model.dtype)
+        m = self.cfg.model
+        model = load_model(m.name, device=self.device, dtype=m.dtype, trust_remote_code=m.trust_remote_code)
         validate_layers(self.cfg, model.info.n_layers)
         return model
 
@@ -179,23 +182,59 @@ class RunContext:
         return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
     def result(self, name: StageName) -> Any:
-        """The result of stage ``name``: computed in this run, reloaded, or computed now."""
+        """The result of stage ``name``: computed in this run, reloaded, or computed now.
+
+        A finished stage is reloaded when its configuration hash is unchanged, every artifact it
+        wrote still has the sha256 the manifest recorded, and every stage it requires is reused
+        too; otherwise it runs, and the stages downstream of it stop counting as done."""
         from circuits.stages import STAGES
 
         if name in self._results:
             return self._results[name]
         stage = STAGES[name]
-        h = self.stage_hash(name)
-        if stage.load is not None and self.run.stage_done(name, h):
+        if self._reusable(name):
             log.info("stage %s: reusing the results in %s", name, self.run.root)
             self._results[name] = stage.load(self)
             return self._results[name]
         for dep in stage.requires:
             self.result(dep)
+        self.run.mark_stale(self.downstream(name), f"{name} runs again")
         log.info("stage %s: %s", name, stage.description)
-        with self.run.stage(name, h):
+        with self.run.stage(name, self.stage_hash(name)):
             self._results[name] = stage.run(self)
+        self._ran.add(name)
         return self._results[name]
+
+    def _reusable(self, name: StageName) -> bool:
+        from circuits.stages import STAGES
+
+        stage = STAGES[name]
+        return (stage.load is not None and name not in self._ran
+                and all(dep not in self._ran and (dep in self._results or self._reusable(dep)) for dep in stage.requires)
+                and self.run.stage_done(name, self.stage_hash(name)))
+
+    @staticmethod
+    def downstream(name: StageName) -> list[StageName]:
+        """The stages that read what ``name`` makes: those requiring it (transitively) and the
+        stages that read the whole run (the summary and the report)."""
+        from circuits.stages import STAGES
+
+        reader = STAGES[name].reads_run
+        out: list[StageName] = []
+        for other, stage in STAGES.items():
+            if other != name and ((stage.reads_run and not reader) or any(r == name or r in out for r in stage.requires)):
+                out.append(other)
+        return out
+
+    def mark_outdated(self) -> None:
+        """Stages the manifest calls done under another configuration than this run's become
+        stale, so that every stage marked done holds under the run's ``config.yaml``."""
+        from circuits.stages import STAGES
+
+        outdated = [n for n in STAGES if self.run.done(n) and self.run.stage_entry(n).get("config_hash") != self.stage_hash(n)]
+        if outdated:
+            outdated += [n for n, stage in STAGES.items() if stage.reads_run and n not in outdated]
+        self.run.mark_stale(outdated, "the configuration changed")
 
     def existing(self, name: StageName) -> Any | None:
         """The result of stage ``name`` if this run computed it or the run directory holds it

@@ -205,3 +205,8 @@ def run(ctx: RunContext) -> dict:
     ctx.run.add_metrics("modulate", metrics)
     log.info("modulation, neutral prompt:\n%s\nsweeps:\n%s", md, sweep_md)
     return metrics
+
+
+def load(ctx: RunContext) -> dict:
+    """The finished stage's metrics (what ``run`` returns), read back from ``metrics.json``."""
+    return ctx.run.metrics["modulate"]

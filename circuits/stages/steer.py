@@ -50,3 +50,8 @@ def run(ctx: RunContext) -> dict:
     }
     ctx.run.add_metrics("steer", metrics)
     return metrics
+
+
+def load(ctx: RunContext) -> dict:
+    """The finished stage's metrics (what ``run`` returns), read back from ``metrics.json``."""
+    return ctx.run.metrics["steer"]

@@ -1,5 +1,8 @@
 """Stage ``train_emo_tiny``: train the testbed's judge and model from scratch, then measure them.
 
+It has no loader: it retrains whenever it is asked for (its checkpoint may live outside the run
+directory, ``make emo-tiny`` writes it into the package, where the manifest cannot vouch for it).
+
 Writes the checkpoint (``train.out_dir``, default ``<run>/train_emo_tiny/checkpoint``; ``make
 emo-tiny`` points it at the package), the loss curve, the judge's own accuracy, and the
 testbed's expression and probe numbers (:mod:`circuits.testbed.evaluate`).

