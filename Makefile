@@ -7,7 +7,7 @@ RUN := $(PY) -m circuits.run
 OFFLINE := HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 
 .DEFAULT_GOAL := help
-.PHONY: help install test reproduce reproduce-real bench emo-tiny check clean
+.PHONY: help install test reproduce reproduce-real bench profile emo-tiny check clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -28,6 +28,9 @@ reproduce-real: $(STAMP) ## the same on SmolLM2-135M-Instruct (CPU subset, <= 45
 
 bench: $(STAMP) ## speed benchmarks, ratios measured side by side (writes outputs/bench)
 	$(OFFLINE) $(PY) scripts/bench.py
+
+profile: $(STAMP) ## where reproduce spends its time: cProfile over a subset (writes outputs/profile/profile.md)
+	$(OFFLINE) $(PY) scripts/profile_reproduce.py
 
 emo-tiny: $(STAMP) ## retrain emo-tiny and its judge from scratch and replace the shipped checkpoint
 	$(OFFLINE) $(RUN) experiment=train_emo_tiny train.out_dir=circuits/testbed/checkpoint

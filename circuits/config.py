@@ -24,6 +24,7 @@ from circuits.vocab import (
     JudgeKind,
     Metric,
     Positions,
+    Search,
     Split,
     StageName,
     Template,
@@ -223,6 +224,13 @@ class ModulateConfig:
     calibrate: bool = True
     """Choose each emotion's strength for circuit, study-style circuit and steering on the
     discovery split, under the same fluency limit (the study hand-picks s)."""
+    search: Search = Search.GRID
+    """grid (every candidate on every calibration prompt) or halving (successive halving: the
+    promising candidates get the prompts; the same rule chooses)."""
+    halving_rate: int = 3
+    """Halving keeps 1/rate of the candidates and multiplies their prompts by rate each round."""
+    halving_first: int = 10
+    """Calibration prompts per candidate in halving's first round."""
     calibrate_per_theme: int = 3
     """Discovery skeletons per theme for calibration: 3 gives 90 prompts per emotion (one
     skeleton, 30 prompts, let sadness read 100% on discovery and 86% on test)."""

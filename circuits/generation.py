@@ -18,11 +18,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
+from torch import Tensor
 from tqdm.auto import tqdm
 
 from circuits.errors import UserError
 from circuits.interventions import at_step
-from circuits.model.backend import Backend, length_batches
+from circuits.model.backend import Backend, HookFn, length_batches
+from circuits.sites import Site
 
 log = logging.getLogger(__name__)
 
@@ -63,58 +65,142 @@ def _next_tokens(logits: torch.Tensor, decoding: Decoding, gen: torch.Generator 
     return torch.multinomial(probs, 1, generator=gen)[:, 0]
 
 
+COMPACT_AT = 0.25
+"""Drop the rows whose reply has ended once they are this share of the batch (and at least 8):
+they stop costing decoding steps."""
+
+
+class RowMap:
+    """Which job each row of a batch belongs to, kept up to date as finished rows are dropped."""
+
+    def __init__(self, owners: Sequence[int]) -> None:
+        self.owners = torch.tensor(list(owners), dtype=torch.long)
+        self._rows: dict[int, Tensor] = {}
+
+    def keep(self, kept: Tensor) -> None:
+        self.owners = self.owners[kept.cpu()]
+        self._rows = {}
+
+    def rows_of(self, job: int) -> Tensor | None:
+        """The rows of ``job`` (None: every row of the batch is the job's)."""
+        if job not in self._rows:
+            mine = (self.owners == job).nonzero().flatten()
+            self._rows[job] = mine
+        mine = self._rows[job]
+        return None if len(mine) == len(self.owners) else mine
+
+
 @torch.inference_mode()
 def _generate_batch(
-    model: Backend, prompt_ids: Sequence[Sequence[int]], decoding: Decoding, gen: torch.Generator | None
+    model: Backend, prompt_ids: Sequence[Sequence[int]], decoding: Decoding, gen: torch.Generator | None,
+    rowmap: RowMap | None = None,
 ) -> list[Reply]:
     batch = model.pad(prompt_ids)
     n = len(prompt_ids)
     cache = model.new_kv_cache(n)
-    stops = torch.tensor(model.stop_token_ids, device=model.device)
-    out = torch.empty((n, 0), dtype=torch.long, device=model.device)
-    done = torch.zeros(n, dtype=torch.bool, device=model.device)
-    finished = torch.zeros(n, dtype=torch.bool, device=model.device)
+    device = model.device
+    stops = torch.tensor(model.stop_token_ids, device=device)
+    out = torch.full((n, decoding.max_new_tokens), model.pad_token_id, dtype=torch.long, device=device)
+    length = torch.zeros(n, dtype=torch.long, device=device)
+    finished = torch.zeros(n, dtype=torch.bool, device=device)
+    rows = torch.arange(n, device=device)
+    """The original index of each row still decoding."""
+    done = torch.zeros(n, dtype=torch.bool, device=device)
     with at_step(0):
         logits = model.last_logits(batch.tokens, batch.attention_mask, cache)
-    ones = torch.ones((n, 1), dtype=torch.long, device=model.device)
     for step in range(1, decoding.max_new_tokens + 1):
         if step <= decoding.min_new_tokens:
             logits[:, stops] = -torch.inf
         nxt = _next_tokens(logits, decoding, gen)
         nxt = torch.where(done, torch.full_like(nxt, model.pad_token_id), nxt)
-        out = torch.cat([out, nxt[:, None]], dim=1)
+        out[rows, step - 1] = nxt
+        length[rows[~done]] = step
         hit_stop = torch.isin(nxt, stops) & ~done
-        finished |= hit_stop
+        finished[rows[hit_stop]] = True
         done |= hit_stop
         if bool(done.all()) or step == decoding.max_new_tokens:
             break
+        n_done = int(done.sum())
+        if n_done >= max(8, COMPACT_AT * len(rows)):
+            kept = (~done).nonzero().flatten()
+            model.keep_rows(cache, kept)
+            rows, done, nxt = rows[kept], done[kept], nxt[kept]
+            if rowmap is not None:
+                rowmap.keep(kept)
         with at_step(step):
-            logits = model.last_logits(nxt[:, None], ones, cache)
+            logits = model.last_logits(nxt[:, None], torch.ones((len(rows), 1), dtype=torch.long, device=device), cache)
     replies = []
     for i in range(n):
-        ids = out[i].tolist()
+        ids = out[i, : int(length[i])].tolist()
         if finished[i]:
             ids = ids[: next(j for j, t in enumerate(ids) if t in model.stop_token_ids)]
         replies.append(Reply(model.decode(ids).strip(), tuple(ids), bool(finished[i])))
     return replies
 
 
-def generate(
+@dataclass(frozen=True)
+class Job:
+    """Prompts to answer under one set of hooks (an intervention; none: the model as it is)."""
+
+    prompts: Sequence[str]
+    hooks: Sequence[tuple[Site, HookFn]] = ()
+
+
+class _RowHooks:
+    """One site's hooks for a batch whose rows belong to different jobs: each job's hook sees
+    (and edits) only its own rows. Hooks act position by position within a row, so a row's
+    activations are what they would be in a batch of its own job."""
+
+    def __init__(self, parts: Sequence[tuple[int, HookFn]], rowmap: RowMap) -> None:
+        self.parts, self.rowmap = parts, rowmap
+
+    def __call__(self, act: Tensor) -> Tensor | None:
+        out = None
+        for job, fn in self.parts:
+            rows = self.rowmap.rows_of(job)
+            if rows is not None and len(rows) == 0:
+                continue
+            sub = act if rows is None else act[rows]
+            new = fn(sub)
+            if new is None or new is sub:
+                continue
+            if rows is None:
+                return new
+            if out is None:
+                out = act.clone()
+            out[rows] = new
+        return out
+
+
+def _row_hooks(jobs: Sequence[Job], rowmap: RowMap, present: Sequence[int]) -> list[tuple[Site, HookFn]]:
+    """The hooks of a batch whose rows belong to the jobs ``present`` (as ``rowmap`` says)."""
+    parts: dict[Site, list[tuple[int, HookFn]]] = {}
+    for j in present:
+        for site, fn in jobs[j].hooks:
+            parts.setdefault(site, []).append((j, fn))
+    return [(site, _RowHooks(p, rowmap)) for site, p in parts.items()]
+
+
+def generate_jobs(
     model: Backend,
-    prompts: Sequence[str],
+    jobs: Sequence[Job],
     decoding: Decoding = Decoding(),
     desc: str = "generating",
     progress: bool = True,
-) -> list[Reply]:
-    """Replies to ``prompts`` (rendered chat prompts), in the same order. Every prompt and its
-    longest reply must fit the model's context; a longer one is refused before any decoding.
+) -> list[list[Reply]]:
+    """Replies to every job's prompts, each job under its own hooks, in as few batched calls as
+    the batch size allows: the rows of one batch may belong to different jobs (a calibration
+    grid, a sweep, random draws, the methods of a comparison). With greedy decoding a job's
+    replies are the ones it would get generated on its own.
 
-    Hooks attached around this call (``with model.hooks(...)`` or an intervention context)
-    act on every forward call of the generation.
+    Every prompt and its longest reply must fit the model's context; a longer one is refused
+    before any decoding. Hooks attached around this call (``with model.hooks(...)``) act on
+    every row.
     """
-    if not prompts:
-        return []
-    ids = [model.token_ids(p) for p in prompts]
+    owners = [j for j, job in enumerate(jobs) for _ in job.prompts]
+    ids = [model.token_ids(p) for job in jobs for p in job.prompts]
+    if not ids:
+        return [[] for _ in jobs]
     longest = max(map(len, ids))
     if longest + decoding.max_new_tokens > model.info.n_ctx:
         raise UserError(
@@ -128,6 +214,28 @@ def generate(
     replies: list[Reply | None] = [None] * len(ids)
     chunks = length_batches(ids, decoding.batch_size)
     for chunk in tqdm(chunks, desc=desc, disable=not progress or len(chunks) < 2, leave=False):
-        for i, reply in zip(chunk, _generate_batch(model, [ids[i] for i in chunk], decoding, gen)):
-            replies[i] = reply
-    return [r for r in replies if r is not None]
+        rowmap = RowMap([owners[i] for i in chunk])
+        with model.hooks(_row_hooks(jobs, rowmap, sorted({owners[i] for i in chunk}))):
+            for i, reply in zip(chunk, _generate_batch(model, [ids[i] for i in chunk], decoding, gen, rowmap)):
+                replies[i] = reply
+    out: list[list[Reply]] = [[] for _ in jobs]
+    for owner, reply in zip(owners, replies):
+        out[owner].append(reply)
+    return out
+
+
+def generate(
+    model: Backend,
+    prompts: Sequence[str],
+    decoding: Decoding = Decoding(),
+    desc: str = "generating",
+    progress: bool = True,
+) -> list[Reply]:
+    """Replies to ``prompts`` (rendered chat prompts), in the same order. Every prompt and its
+    longest reply must fit the model's context; a longer one is refused before any decoding.
+
+    Hooks attached around this call (``with model.hooks(...)`` or an intervention context)
+    act on every forward call of the generation; :func:`generate_jobs` gives each set of prompts
+    its own hooks in shared batches.
+    """
+    return generate_jobs(model, [Job(prompts)], decoding, desc, progress)[0]

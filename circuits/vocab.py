@@ -213,6 +213,16 @@ class Anchor(Choice):
     """``mu_e - mu_neutral`` over the same groups: how it differs from the neutral prompt."""
 
 
+class Search(Choice):
+    """How calibration searches the strength grid (:mod:`circuits.modulation.calibration`)."""
+
+    GRID = "grid"
+    """Every candidate on every calibration prompt: the exhaustive reference."""
+    HALVING = "halving"
+    """Successive halving: all candidates on a few prompts, the best third on three times as
+    many, and so on; the same rule chooses among the survivors on every prompt."""
+
+
 class Method(Choice):
     """The control methods compared from the neutral prompt (:mod:`circuits.modulation.methods`)."""
 

@@ -126,6 +126,85 @@ def bench_generation_emo_tiny(model) -> dict:
     return {"prompts": len(texts), "seconds": t, "replies_per_s": len(texts) / t}
 
 
+def _settings_jobs(model, n_settings: int, prompts: list[str]):
+    """``n_settings`` circuit-modulation settings (one random circuit of the study budget's size,
+    random vectors, strengths from a calibration-like grid), each a job over ``prompts``."""
+    import random
+
+    from circuits.circuit.assembly import study_budget
+    from circuits.circuit.circuit import Circuit
+    from circuits.generation import Job
+    from circuits.modulation.circuit_modulation import Strength, modulation_hooks
+    from circuits.modulation.vectors import InterventionVectors
+    from circuits.nodes import HeadNode, NeuronNode
+
+    info = model.info
+    rng = random.Random(0)
+    budget = study_budget(info)
+    nodes = rng.sample([HeadNode(layer, h) for layer in range(info.n_layers) for h in range(info.n_heads)],
+                       budget.heads.total)
+    nodes += rng.sample([NeuronNode(layer, j) for layer in range(info.n_layers) for j in range(info.d_mlp)],
+                        budget.neurons.total)
+    circuit = Circuit.build("anger", dict.fromkeys(nodes, 1.0))
+    g = torch.Generator().manual_seed(0)
+    shape_n, shape_h = (1, info.n_layers, info.d_mlp), (1, info.n_layers, info.n_heads, info.d_head)
+    vectors = InterventionVectors(0.3 * torch.randn(shape_n, generator=g), 0.3 * torch.randn(shape_h, generator=g),
+                                  ("anger",), 1, 0.3 * torch.randn(shape_n, generator=g),
+                                  0.3 * torch.randn(shape_h, generator=g))
+    grid = [Strength(p, r, True, k) for p in (0.5, 1.0, 2.0, 3.0) for r in (0.5, 1.0, 2.0, 4.0) for k in (None, 2)]
+    return [Job(prompts, modulation_hooks(circuit, vectors, "anger", s)) for s in grid[:n_settings]]
+
+
+def bench_jobs(model, n_settings: int = 32, per_setting: int = 8, new_tokens: int = 32) -> dict:
+    """A calibration grid's worth of settings: one batched call (rows of a batch under different
+    settings) against one call per setting, same prompts and tokens (replies run to the full
+    ``new_tokens`` so both do the same decoding work); and modulated against plain generation."""
+    from circuits.generation import Decoding, generate, generate_jobs
+
+    texts = [p.text for p in _emo_prompts(model, 1, [None])][:per_setting]
+    jobs = _settings_jobs(model, n_settings, texts)
+    dec = Decoding(max_new_tokens=new_tokens, min_new_tokens=new_tokens, batch_size=64)
+
+    def separate():
+        out = []
+        for job in jobs:
+            with model.hooks(job.hooks):
+                out.append(generate(model, job.prompts, dec, progress=False))
+        return out
+
+    def together():
+        return generate_jobs(model, jobs, dec, progress=False)
+
+    same = [[r.token_ids for r in rs] for rs in separate()] == [[r.token_ids for r in rs] for rs in together()]
+    t_sep, t_jobs = best_of(separate, repeats=1), best_of(together, repeats=1)
+    many = texts * 8
+    t_plain = best_of(lambda: generate(model, many, dec, progress=False), repeats=1)
+    with model.hooks(jobs[len(jobs) // 2].hooks):
+        t_mod = best_of(lambda: generate(model, many, dec, progress=False), repeats=1)
+    return {"settings": len(jobs), "prompts_per_setting": len(texts), "new_tokens": new_tokens,
+            "separate_s": t_sep, "one_call_s": t_jobs, "speedup": t_sep / t_jobs, "identical": same,
+            "plain_s": t_plain, "modulated_s": t_mod, "modulated_ratio": t_mod / t_plain}
+
+
+def bench_contention(model) -> dict:
+    """emo-tiny generation alone and beside a process that keeps one core busy (the thread
+    policy in force: this process's torch threads as the run would set them)."""
+    from circuits.generation import Decoding, generate
+
+    texts = [p.text for p in _emo_prompts(model, 2)][:90]
+    dec = Decoding(max_new_tokens=32, batch_size=64)
+    alone = best_of(lambda: generate(model, texts, dec, progress=False), repeats=2)
+    busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.5)
+        beside = best_of(lambda: generate(model, texts, dec, progress=False), repeats=2)
+    finally:
+        busy.kill()
+        busy.wait()
+    return {"replies": len(texts), "threads": torch.get_num_threads(), "alone_s": alone, "beside_busy_s": beside,
+            "ratio": beside / alone}
+
+
 def bench_views(model) -> dict:
     """Render time of every view on emo-tiny, forward passes included: directions from 2
     skeletons per theme, a circuit of the study budget's size (its nodes drawn at random: the

@@ -83,3 +83,49 @@ def test_hooks_removed_even_when_body_raises(tiny_model):
             assert tiny_model.n_active_hooks() == 1
             raise RuntimeError("boom")
     assert tiny_model.n_active_hooks() == 0
+
+
+def _job_hooks(model, k: int):
+    """Job ``k``'s intervention: none, a push on some neurons, a residual steering vector, or an
+    onset push on heads (reply steps 1-2 only): rows of one batch under different edits."""
+    from circuits.interventions import AddToUnits, AddVector, PhasedAddToUnits
+    from circuits.sites import HeadsSite, NeuronsSite
+    from circuits.vocab import Positions
+
+    g = torch.Generator().manual_seed(k)
+    info = model.info
+    if k % 4 == 0:
+        return []
+    if k % 4 == 1:
+        idx = torch.tensor([1, 5, 9])
+        return [(NeuronsSite(0), AddToUnits(idx, 3 * torch.randn(3, generator=g), Positions.LAST))]
+    if k % 4 == 2:
+        return [(ResidSite(info.n_layers - 1, ReadOut.RESID_MID), AddVector(torch.randn(info.d_model, generator=g),
+                                                                           Positions.LAST, 4.0, rms_scaled=True))]
+    heads = torch.tensor([0, 2])
+    vals = 2 * torch.randn(2, info.d_head, generator=g)
+    return [(HeadsSite(1), PhasedAddToUnits(heads, vals, -vals, Positions.ALL, 1.0, 2.0, reply_steps=2))]
+
+
+@pytest.mark.parametrize("model_name", ["emo_tiny", "tiny_gqa"])
+def test_a_batch_of_jobs_equals_each_job_generated_on_its_own(model_name, request):
+    """Eight jobs, each with its own intervention, share batches of five rows (so batches mix
+    jobs, and a job's rows are spread over several batches): every reply is token-identical to
+    the job's own generation with its hooks attached around it."""
+    from circuits.generation import Job, generate_jobs
+
+    model = request.getfixturevalue(model_name)
+    texts = _texts(model)
+    jobs = [Job(texts[k % 3:] + texts[: k % 3], _job_hooks(model, k)) for k in range(8)]
+    together = generate_jobs(model, jobs, Decoding(max_new_tokens=16, batch_size=5), progress=False)
+    for job, replies in zip(jobs, together):
+        with model.hooks(job.hooks):
+            alone = generate(model, list(job.prompts), Decoding(max_new_tokens=16, batch_size=8), progress=False)
+        assert [r.token_ids for r in replies] == [r.token_ids for r in alone]
+    assert len({tuple(r.token_ids) for rs in together for r in rs}) > len(texts), "the interventions changed replies"
+    assert model.n_active_hooks() == 0
+
+
+@pytest.fixture(scope="module")
+def tiny_gqa(make_random_model):
+    return make_random_model(n_key_value_heads=2, gated_mlp=True, rotary_dim=8)

@@ -92,3 +92,24 @@ def per_emotion(prompts: Sequence[Prompt], emotions: Sequence[str], limit: int |
             mine = [mine[int(i * step)] for i in range(limit)]
         out += mine
     return out
+
+
+def stratified_order(prompts: Sequence[Prompt], seed: int = 0) -> list[int]:
+    """An order of ``prompts`` whose every prefix is spread over the themes: each theme's prompts
+    shuffled (seeded), then taken one theme at a time in turn. What an adaptive search that looks
+    at the first few prompts first needs."""
+    import random
+
+    rng = random.Random(seed)
+    by_theme: dict[str, list[int]] = {}
+    for i, p in enumerate(prompts):
+        by_theme.setdefault(p.theme, []).append(i)
+    queues = []
+    for theme in sorted(by_theme):
+        idx = by_theme[theme][:]
+        rng.shuffle(idx)
+        queues.append(idx)
+    order = []
+    for k in range(max(map(len, queues), default=0)):
+        order += [q[k] for q in queues if k < len(q)]
+    return order

@@ -181,6 +181,8 @@ class Backend(Protocol):
         """``cache`` for ``copies`` stacked copies of its rows, frozen."""
     def new_kv_cache(self, batch_size: int) -> KVCache:
         """An empty key-value cache for incremental decoding of ``batch_size`` rows."""
+    def keep_rows(self, cache: KVCache, rows: Int[Tensor, " kept"]) -> None:
+        """Shrink a decoding cache to the batch rows ``rows`` (in that order)."""
     def hooks(self, hooks: Sequence[tuple[Site, HookFn]]) -> AbstractContextManager[Backend]:
         """Attach ``hooks`` for the duration of the block; removed even if it raises."""
     def n_active_hooks(self) -> int:

@@ -210,6 +210,16 @@ class FastKVCache:
             self.previous_attention_mask = updated
         return updated
 
+    def keep_rows(self, rows: Int[Tensor, " kept"]) -> None:
+        """Keep only the batch rows ``rows`` (in that order): rows whose reply has ended stop
+        costing a decoding step. Each row's cached keys and values are kept as they are."""
+        for entry in self.entries:
+            entry.batch_size = len(rows)
+            if entry.keys is not None and entry.values is not None:
+                entry.keys, entry.values = entry.keys[rows], entry.values[rows]
+        self.previous_attention_mask = self.previous_attention_mask[rows]
+        self._step = None
+
     def __getitem__(self, layer: int) -> FastKVCacheEntry:
         return self.entries[layer]
 

@@ -2,17 +2,25 @@
 
 A :class:`Comparison` holds one set of prompts (the neutral prompt and each emotion prompt of
 the same (skeleton, valence) groups), the judge, one decoding configuration and the control
-methods (:mod:`circuits.modulation.methods`). :meth:`Comparison.replies` generates a method's
-replies for one target emotion at one strength and returns them as
+methods (:mod:`circuits.modulation.methods`). :meth:`Comparison.run` generates the replies of
+many :class:`Setting` s (method, target emotion, strength, random draw) at once: their rows share
+batches, each row under its own setting's hooks (:func:`circuits.generation.generate_jobs`), so
+a calibration grid, a sweep, the random draws and the method comparison are a few large batched
+calls rather than hundreds of small ones. Replies come back as
 :class:`~circuits.evaluation.records.JudgedReply` records with the method, the strength, the
 perplexity of the reply under the unmodified model given the *neutral* prompt (so every method's
 replies are scored by the same model and prompt) and its repetition.
+
+Replies are kept per (setting, prompt): asking again for a setting, or for more of its prompts
+(the rounds of an adaptive search), generates only what is new. With greedy decoding a reply
+does not depend on the batch it was generated in.
 """
 
 from __future__ import annotations
 
 import statistics
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from circuits.data.prompts import Prompt
@@ -20,14 +28,25 @@ from circuits.evaluation.accuracy import accuracy
 from circuits.evaluation.fluency import distinct_2, longest_repeated_ngram, reply_perplexity
 from circuits.evaluation.judges import Judge
 from circuits.evaluation.records import NO_STRENGTH, JudgedReply, judged_records
-from circuits.generation import Decoding, Reply, generate
+from circuits.generation import Decoding, Job, generate_jobs
 from circuits.model.backend import Backend
 from circuits.modulation.methods import ControlMethod
 from circuits.vocab import Method
 
 
+@dataclass(frozen=True)
+class Setting:
+    """One way of replying: a method, its target emotion, its strength, and for a drawn method
+    (random circuits) which draw."""
+
+    method: Method
+    emotion: str
+    strength: Any = None
+    draw: int = 0
+
+
 class Comparison:
-    """Generates, judges and scores the replies of one method for one emotion on one set of prompts.
+    """Generates, judges and scores the replies of control settings on one set of prompts.
 
     Args:
         neutral: the neutral prompt of every group.
@@ -39,35 +58,67 @@ class Comparison:
                  decoding: Decoding, methods: Mapping[Method, ControlMethod], progress: bool = True) -> None:
         self.model, self.judge, self.decoding, self.methods, self.progress = model, judge, decoding, methods, progress
         self.neutral, self.by_emotion = list(neutral), {e: list(p) for e, p in by_emotion.items()}
-        self._unmodified: tuple[list[Reply], list[str], list[float]] | None = None
-        """The neutral prompts' unmodified replies, labels and perplexities: the same for every
-        target emotion (greedy decoding), so generated once."""
+        self._done: dict[tuple, JudgedReply] = {}
+        """(setting key, prompt index) -> the judged reply, without its target (see :meth:`_key`)."""
+
+    @staticmethod
+    def _key(setting: Setting) -> tuple:
+        """Settings that generate the same replies share a key: no intervention is the same for
+        every target emotion (greedy decoding), and only drawn methods tell their draws apart."""
+        emotion = None if setting.method is Method.NONE else setting.emotion
+        return (setting.method, emotion, str(setting.strength), setting.draw)
+
+    def settings(self, method: Method, emotion: str, strength: Any = None) -> list[Setting]:
+        """The settings of one method toward one emotion: one, or one per draw of a drawn method."""
+        draws = self.methods[method].draws
+        return [Setting(method, emotion, strength, d) for d in range(draws or 1)]
+
+    def run(self, settings: Sequence[Setting], n_prompts: int | None = None, desc: str = "generating"
+            ) -> list[list[JudgedReply]]:
+        """The judged replies of each setting to its first ``n_prompts`` prompts (None: all), in
+        prompt order; a drawn method's records carry their ``draw``."""
+        n = len(self.neutral) if n_prompts is None else min(n_prompts, len(self.neutral))
+        todo: dict[tuple, tuple[Setting, list[int]]] = {}
+        for s in settings:
+            key = self._key(s)
+            missing = [i for i in range(n) if (key, i) not in self._done]
+            if missing and key not in todo:
+                todo[key] = (s, missing)
+        if todo:
+            self._generate(list(todo.values()), desc)
+        return [[self._record(s, i) for i in range(n)] for s in settings]
 
     def replies(self, method: Method, emotion: str, strength: Any = None, desc: str = "") -> list[JudgedReply]:
-        """The method's judged replies toward ``emotion``, one per group (a drawn method: one per
-        group and draw, each record with its ``draw``)."""
-        draws = self.methods[method].draws
-        if draws is None:
-            return self._replies(method, emotion, strength, desc)
-        return [r.with_(draw=d) for d in range(draws) for r in self._replies(method, emotion, strength, f"{desc} draw {d}", d)]
+        """Every judged reply of ``method`` toward ``emotion`` (a drawn method: all its draws, pooled)."""
+        return [r for rs in self.run(self.settings(method, emotion, strength), desc=desc or "generating") for r in rs]
 
-    def _replies(self, method: Method, emotion: str, strength: Any, desc: str, draw: int = 0) -> list[JudgedReply]:
-        control = self.methods[method]
-        prompts = self.by_emotion[emotion] if control.emotion_prompt else self.neutral
-        if method is Method.NONE and self._unmodified is not None:
-            replies, labels, ppl = self._unmodified
-        else:
-            with control.context(self.model, emotion, strength, draw):
-                replies = generate(self.model, [p.text for p in prompts], self.decoding, desc=desc, progress=self.progress)
-            labels = self.judge.classify([r.text for r in replies])
-            ppl = reply_perplexity(self.model, [p.text for p in self.neutral], [r.token_ids for r in replies],
-                                   self.decoding.batch_size)
-            if method is Method.NONE:
-                self._unmodified = (replies, labels, ppl)
-        label = str(strength) if control.takes_strength else NO_STRENGTH
-        return [r.with_(method=method, strength=label, perplexity=p, distinct_2=distinct_2(r.reply),
-                        longest_repeat=longest_repeated_ngram(r.reply))
-                for r, p in zip(judged_records(prompts, replies, labels, [emotion] * len(prompts)), ppl)]
+    def _prompts(self, setting: Setting) -> list[Prompt]:
+        return self.by_emotion[setting.emotion] if self.methods[setting.method].emotion_prompt else self.neutral
+
+    def _generate(self, work: Sequence[tuple[Setting, list[int]]], desc: str) -> None:
+        jobs = []
+        for s, rows in work:
+            prompts = self._prompts(s)
+            jobs.append(Job([prompts[i].text for i in rows], self.methods[s.method].hooks(s.emotion, s.strength, s.draw)))
+        replies = [r for rs in generate_jobs(self.model, jobs, self.decoding, desc, self.progress) for r in rs]
+        labels = self.judge.classify([r.text for r in replies])
+        rows = [(s, i) for s, idx in work for i in idx]
+        ppl = reply_perplexity(self.model, [self.neutral[i].text for _, i in rows], [r.token_ids for r in replies],
+                               self.decoding.batch_size)
+        for (s, i), reply, label, p in zip(rows, replies, labels, ppl):
+            [record] = judged_records([self._prompts(s)[i]], [reply], [label], [s.emotion])
+            self._done[self._key(s), i] = record.with_(perplexity=p, distinct_2=distinct_2(record.reply),
+                                                       longest_repeat=longest_repeated_ngram(record.reply))
+
+    def _record(self, s: Setting, i: int) -> JudgedReply:
+        """The stored reply to prompt ``i`` under ``s``, judged against ``s``'s target emotion."""
+        stored = self._done[self._key(s), i]
+        control = self.methods[s.method]
+        prompt = self._prompts(s)[i]
+        return stored.with_(skeleton_id=prompt.skeleton_id, theme=prompt.theme, valence=prompt.valence,
+                            target=s.emotion, method=s.method,
+                            strength=str(s.strength) if control.takes_strength else NO_STRENGTH,
+                            draw=s.draw if control.draws is not None else None)
 
 
 def summarise(recs: Sequence[JudgedReply]) -> dict:
@@ -85,7 +136,13 @@ def summarise(recs: Sequence[JudgedReply]) -> dict:
 def choose(candidates: Sequence[tuple[Any, dict]], limit: float) -> tuple[Any, dict]:
     """The one rule for every method: most accurate within the fluency limit (ties: lower
     perplexity); if nothing is within the limit, the most fluent candidate."""
-    ok = [(s, m) for s, m in candidates if m["median_perplexity"] is not None and m["median_perplexity"] <= limit]
-    if ok:
-        return max(ok, key=lambda sm: (sm[1]["accuracy"], -sm[1]["median_perplexity"]))
-    return min(candidates, key=lambda sm: sm[1]["median_perplexity"] or float("inf"))
+    return min(candidates, key=lambda sm: _rank(sm[1], limit))
+
+
+def _rank(stats: dict, limit: float) -> tuple:
+    """Sort key of the rule (smaller is better): within the limit first, by accuracy then
+    perplexity; then the rest by perplexity."""
+    ppl = stats["median_perplexity"]
+    if ppl is not None and ppl <= limit:
+        return (0, -stats["accuracy"], ppl)
+    return (1, ppl if ppl is not None else float("inf"), 0.0)

@@ -1,8 +1,10 @@
 """The control methods compared from the neutral prompt, as a registry of small classes.
 
 Each method says which prompt it answers (the neutral prompt, or the emotion prompt for
-prompting), whether it takes a strength, and how it changes the model while a reply is generated
-(:meth:`ControlMethod.context`, a context manager that restores the model on exit):
+prompting), whether it takes a strength, and how it changes the model while a reply is generated:
+the hooks it attaches (:meth:`ControlMethod.hooks`, so that one batch can carry several methods
+and settings, :func:`circuits.generation.generate_jobs`), or the same as a context manager that
+restores the model on exit (:meth:`ControlMethod.context`):
 
 - ``none``: the neutral prompt, unmodified (the floor);
 - ``prompting``: the emotion prompt (the study's prompting baseline);
@@ -19,7 +21,6 @@ A new method is one class with :func:`register`; the registry refuses a name twi
 
 from __future__ import annotations
 
-import contextlib
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
@@ -28,11 +29,12 @@ from typing import Any, ClassVar
 
 from circuits.circuit.circuit import Circuit
 from circuits.directions.emotion_directions import EmotionDirections
-from circuits.model.backend import Backend
-from circuits.modulation.circuit_modulation import modulate
-from circuits.modulation.steering import steer
+from circuits.interventions import intervene
+from circuits.model.backend import Backend, HookFn
+from circuits.modulation.circuit_modulation import modulation_hooks
+from circuits.modulation.steering import steering_hooks
 from circuits.modulation.vectors import InterventionVectors
-from circuits.sites import ReadOut
+from circuits.sites import ReadOut, Site
 from circuits.vocab import Method, Positions
 
 
@@ -75,8 +77,12 @@ class ControlMethod(ABC):
         return None
 
     @abstractmethod
-    def context(self, model: Backend, emotion: str, strength: Any, draw: int = 0) -> AbstractContextManager:
+    def hooks(self, emotion: str, strength: Any = None, draw: int = 0) -> list[tuple[Site, HookFn]]:
+        """The hooks that make a reply go the method's way toward ``emotion`` (none: the model as it is)."""
+
+    def context(self, model: Backend, emotion: str, strength: Any = None, draw: int = 0) -> AbstractContextManager:
         """Inside the block, ``model`` replies the method's way toward ``emotion``."""
+        return intervene(model, self.hooks(emotion, strength, draw))
 
 
 METHODS: dict[Method, type[ControlMethod]] = {}
@@ -100,8 +106,8 @@ class NoIntervention(ControlMethod):
     method = Method.NONE
     takes_strength = False
 
-    def context(self, model, emotion, strength=None, draw=0):
-        return contextlib.nullcontext()
+    def hooks(self, emotion, strength=None, draw=0):
+        return []
 
 
 @register
@@ -110,17 +116,18 @@ class Prompting(ControlMethod):
     emotion_prompt = True
     takes_strength = False
 
-    def context(self, model, emotion, strength=None, draw=0):
-        return contextlib.nullcontext()
+    def hooks(self, emotion, strength=None, draw=0):
+        return []
 
 
 @register
 class Steering(ControlMethod):
     method = Method.STEERING
 
-    def context(self, model, emotion, strength, draw=0):
+    def hooks(self, emotion, strength, draw=0):
         c = self.controls
-        return steer(model, c.directions, emotion, c.steering_layers, strength, c.steering_positions, c.steering_readout)
+        return steering_hooks(c.directions, emotion, c.steering_layers, strength, c.steering_positions,
+                              c.steering_readout)
 
 
 @register
@@ -133,10 +140,10 @@ class CircuitModulation(ControlMethod):
     def vectors(self) -> InterventionVectors:
         return self.controls.vectors
 
-    def context(self, model, emotion, strength, draw=0):
+    def hooks(self, emotion, strength, draw=0):
         c = self.controls
-        return modulate(model, self.circuit(emotion, draw), self.vectors(), emotion, strength, c.neuron_positions,
-                        c.head_positions)
+        return modulation_hooks(self.circuit(emotion, draw), self.vectors(), emotion, strength, c.neuron_positions,
+                                c.head_positions)
 
 
 @register

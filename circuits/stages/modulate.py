@@ -17,20 +17,24 @@ from __future__ import annotations
 import itertools
 import logging
 import random
+from collections.abc import Sequence
 
 from circuits import layout
 from circuits.circuit.quality import random_circuit
+from circuits.data.prompts import stratified_order
 from circuits.data.sev import SEVSplit
 from circuits.emotions import VALENCES
 from circuits.evaluation.accuracy import accuracy, accuracy_by
 from circuits.evaluation.records import JudgedReply
 from circuits.evaluation.tables import markdown, write_table
+from circuits.modulation.calibration import calibrate as search
+from circuits.modulation.calibration import fluency_limit
 from circuits.modulation.circuit_modulation import Strength
 from circuits.modulation.comparison import Comparison, choose, summarise
 from circuits.modulation.methods import METHODS, Controls, control_methods
 from circuits.stages.context import RunContext
 from circuits.viz import plots
-from circuits.vocab import Anchor, Method, Split
+from circuits.vocab import Anchor, Method, Search, Split
 
 log = logging.getLogger(__name__)
 
@@ -55,41 +59,57 @@ def _controls(ctx: RunContext) -> Controls:
                     s.positions, s.readout, m.neuron_positions, m.head_positions)
 
 
-def comparison(ctx: RunContext, split: SEVSplit) -> Comparison:
-    """Every control method on the neutral and emotion prompts of ``split``."""
+def comparison(ctx: RunContext, split: SEVSplit, stratified: bool = False) -> Comparison:
+    """Every control method on the neutral and emotion prompts of ``split`` (with ``stratified``,
+    in an order whose every prefix spans the themes, for an adaptive search)."""
+    neutral = ctx.neutral_prompts(split)
     by_emotion = {e: ctx.prompts(split, [e]) for e in ctx.emotions}
-    return Comparison(ctx.model, ctx.judge, ctx.neutral_prompts(split), by_emotion, ctx.decoding,
-                      control_methods(_controls(ctx)), ctx.cfg.progress)
+    if stratified:
+        order = stratified_order(neutral, ctx.cfg.seed)
+        neutral = [neutral[i] for i in order]
+        by_emotion = {e: [ps[i] for i in order] for e, ps in by_emotion.items()}
+    return Comparison(ctx.model, ctx.judge, neutral, by_emotion, ctx.decoding, control_methods(_controls(ctx)),
+                      ctx.cfg.progress)
 
 
-def _pooled(comp: Comparison, method: Method, strengths: dict[str, object], emotions, desc: str) -> list[JudgedReply]:
-    return [r for e in emotions for r in comp.replies(method, e, strengths.get(e), desc=f"{desc} {method} {e}")]
+def _replies_of(comp: Comparison, wanted: Sequence[tuple[Method, str, object]], desc: str) -> list[list[JudgedReply]]:
+    """The replies of each (method, emotion, strength), a drawn method's draws pooled, all in one
+    batched call."""
+    groups = [comp.settings(method, emotion, strength) for method, emotion, strength in wanted]
+    results = iter(comp.run([s for g in groups for s in g], desc=desc))
+    return [[r for _ in g for r in next(results)] for g in groups]
 
 
-def calibrate(ctx: RunContext) -> Strengths:
-    """Per-emotion strengths of steering, circuit and circuit_study chosen on the discovery split."""
+def _candidates(ctx: RunContext) -> dict[tuple[Method, str], list]:
     m = ctx.cfg.modulate
-    comp = comparison(ctx, ctx.split(Split.DISCOVERY).subset(m.calibrate_per_theme, ctx.cfg.data.subset_seed))
-    base = summarise(_pooled(comp, Method.NONE, {}, ctx.emotions, "calibrate"))
-    limit = m.fluency_factor * base["median_perplexity"]
     grids = {
         Method.STEERING: list(m.alpha_grid),
         Method.CIRCUIT: [Strength(p, r, _reply_on(ctx), k)
                          for p, r, k in itertools.product(m.prompt_scale_grid, m.reply_scale_grid, m.reply_steps_grid)],
         Method.CIRCUIT_STUDY: [Strength.study(s) for s in m.study_scale_grid],
     }
-    chosen: Strengths = {k: {} for k in grids}
-    table = []
-    for method, grid in grids.items():
-        for emotion in ctx.emotions:
-            cands = [(s, summarise(comp.replies(method, emotion, s, desc=f"calibrate {method} {emotion} {s}"))) for s in grid]
-            best, stats = choose(cands, limit)
-            chosen[method][emotion] = best
-            table.append([method, emotion, str(best), stats["accuracy"], stats["median_perplexity"]])
+    return {(method, e): grid for method, grid in grids.items() for e in ctx.emotions}
+
+
+def calibrate(ctx: RunContext) -> Strengths:
+    """Per-emotion strengths of steering, circuit and circuit_study chosen on the discovery split
+    (``modulate.search``: the grid, or successive halving), by the one rule."""
+    m = ctx.cfg.modulate
+    comp = comparison(ctx, ctx.split(Split.DISCOVERY).subset(m.calibrate_per_theme, ctx.cfg.data.subset_seed),
+                      stratified=m.search is Search.HALVING)
+    limit, base = fluency_limit(comp, ctx.emotions, m.fluency_factor)
+    chosen = search(comp, _candidates(ctx), limit, m.search, m.halving_rate, m.halving_first)
+    table = [[method, emotion, str(c.strength), c.stats["accuracy"], c.stats["median_perplexity"], c.candidates, c.replies]
+             for (method, emotion), c in chosen.items()]
     ctx.run.write_text(FILES.calibration.path(), markdown(
-        ["method", "emotion", "chosen strength", "accuracy % (discovery)", "median perplexity"], table)
-        + f"\nFluency limit: median perplexity <= {limit:.3f} ({m.fluency_factor} x unmodified {base['median_perplexity']:.3f}).\n")
-    return chosen
+        ["method", "emotion", "chosen strength", "accuracy % (discovery)", "median perplexity", "candidates",
+         "replies generated"], table)
+        + f"\nSearch: {m.search}. Fluency limit: median perplexity <= {limit:.3f} "
+          f"({m.fluency_factor} x unmodified {base['median_perplexity']:.3f}).\n")
+    strengths: Strengths = {}
+    for (method, emotion), c in chosen.items():
+        strengths.setdefault(method, {})[emotion] = c.strength
+    return strengths
 
 
 def fixed_strengths(ctx: RunContext) -> Strengths:
@@ -153,23 +173,25 @@ def _sweeps(ctx: RunContext, headline: Comparison, split: SEVSplit, strengths: S
     m = ctx.cfg.modulate
     comp = comparison(ctx, split.subset(m.sweep_per_theme, ctx.cfg.data.subset_seed) if m.sweep_per_theme else split)
     same_prompts = [p.text for p in comp.neutral] == [p.text for p in headline.neutral]
+    points = [(method, mult) for method in (Method.CIRCUIT, Method.STEERING) for mult in m.sweep_multipliers]
+    fresh = [(method, mult) for method, mult in points if not (mult == 1 and same_prompts)]
+    wanted = [(method, e, _scaled(strengths[method][e], mult)) for method, mult in fresh for e in ctx.emotions]
+    replies = iter(_replies_of(comp, wanted, "sweep"))
+    swept = {point: [r for _ in ctx.emotions for r in next(replies)] for point in fresh}
     sweeps: dict[Method, list[dict]] = {Method.CIRCUIT: [], Method.STEERING: []}
     sweep_records = []
-    for method in sweeps:
-        for mult in m.sweep_multipliers:
-            if mult == 1 and same_prompts:  # the headline run already generated exactly these replies
-                recs = [r for r in records if r.method is method]
-            else:
-                recs = _pooled(comp, method, {e: _scaled(s, mult) for e, s in strengths[method].items()}, ctx.emotions,
-                               f"sweep x{mult}")
-            sweeps[method].append({"strength": mult, **summarise(recs)})
-            sweep_records += [r.with_(multiplier=mult) for r in recs]
+    for method, mult in points:
+        # at x1 on the headline's prompts, the headline run already generated exactly these replies
+        recs = swept[method, mult] if (method, mult) in swept else [r for r in records if r.method is method]
+        sweeps[method].append({"strength": mult, **summarise(recs)})
+        sweep_records += [r.with_(multiplier=mult) for r in recs]
     ctx.run.write_jsonl(FILES.sweep_replies.path(), sweep_records)
     md = markdown(["method", "x chosen strength", "accuracy %", "median perplexity", "distinct-2"],
                   [[k, p["strength"], p["accuracy"], p["median_perplexity"], p["distinct_2"]]
                    for k, pts in sweeps.items() for p in pts])
     ctx.run.write_text(FILES.sweep.path(), md)
-    base = summarise(_pooled(headline if same_prompts else comp, Method.NONE, {}, ctx.emotions, "sweep"))
+    base = summarise([r for rs in _replies_of(headline if same_prompts else comp,
+                                              [(Method.NONE, e, None) for e in ctx.emotions], "sweep") for r in rs])
     limit = m.fluency_factor * base["median_perplexity"]
     matched = {k: choose([(p["strength"], p) for p in pts], limit)[1] for k, pts in sweeps.items()}
     ctx.run.save_figure(FILES.tradeoff.path(), plots.tradeoff_figure(
@@ -183,7 +205,8 @@ def run(ctx: RunContext) -> dict:
     strengths = _with_borrowed(calibrate(ctx) if m.calibrate else fixed_strengths(ctx))
     split = ctx.split_of(m.split, m.per_theme)
     headline = comparison(ctx, split)
-    records = [r for method in METHODS for r in _pooled(headline, method, strengths[method], ctx.emotions, "")]
+    wanted = [(method, e, strengths[method].get(e)) for method in METHODS for e in ctx.emotions]
+    records = [r for rs in _replies_of(headline, wanted, "comparing methods") for r in rs]
     ctx.run.write_jsonl(FILES.replies.path(), records)
     by_method = {meth: [r for r in records if r.method is meth] for meth in METHODS}
     tables, md = _tables(ctx, by_method)

@@ -27,8 +27,8 @@ def test_unmodified_replies_are_generated_once_and_equal_a_fresh_generation(ctx,
     import circuits.stages.modulate as stage
 
     calls = []
-    real = comparison.generate
-    monkeypatch.setattr(comparison, "generate", lambda *a, **k: calls.append(1) or real(*a, **k))
+    real = comparison.generate_jobs
+    monkeypatch.setattr(comparison, "generate_jobs", lambda *a, **k: calls.append(1) or real(*a, **k))
     comp = stage.comparison(ctx, _split(ctx))
     first = comp.replies(Method.NONE, "anger")
     second = comp.replies(Method.NONE, "fear")
@@ -84,9 +84,9 @@ def test_neutral_anchor_gives_circuit_and_random_the_anchored_vectors(small_run,
     assert ctx.anchored_vectors is anchored  # read once per run
 
     used = []
-    monkeypatch.setattr(methods, "modulate", lambda model, circuit, vectors, *a, **k: used.append((circuit, vectors)))
+    monkeypatch.setattr(methods, "modulation_hooks", lambda circuit, vectors, *a, **k: used.append((circuit, vectors)))
     for method in (Method.CIRCUIT, Method.RANDOM, Method.CIRCUIT_STUDY):
-        comp.methods[method].context(ctx.model, "fear", Strength())
+        comp.methods[method].hooks("fear", Strength())
     fear = ctx.circuits.circuits["fear"]
     draw = comp.methods[Method.RANDOM].controls.random_circuits[0]["fear"]
     assert used == [(fear, anchored), (draw, anchored), (fear, study)]
@@ -139,14 +139,17 @@ def test_calibration_searches_prompt_x_reply_x_steps_and_keeps_the_fluency_limit
     best, too_rough = Strength(1.0, 3.0, reply_on, 2), Strength(2.0, 3.0, reply_on, None)
     seen = []
 
-    def fake_replies(self, method, emotion, strength=None, desc=""):
-        seen.append((method, emotion, strength))
-        acc, ppl = {best: (0.9, 1.9), too_rough: (1.0, 2.5)}.get(strength, (0.5, 1.2))
-        return [JudgedReply("s", "t", "positive", emotion, emotion if i < 10 * acc else "neutral", "r", 1, True,
-                            method=method, perplexity=1.0 if method is Method.NONE else ppl, distinct_2=1.0,
-                            longest_repeat=1) for i in range(10)]
+    def fake_run(self, settings, n_prompts=None, desc=""):
+        out = []
+        for s in settings:
+            seen.append((s.method, s.emotion, s.strength))
+            acc, ppl = {best: (0.9, 1.9), too_rough: (1.0, 2.5)}.get(s.strength, (0.5, 1.2))
+            out.append([JudgedReply("s", "t", "positive", s.emotion, s.emotion if i < 10 * acc else "neutral", "r", 1,
+                                    True, method=s.method, perplexity=1.0 if s.method is Method.NONE else ppl,
+                                    distinct_2=1.0, longest_repeat=1) for i in range(10)])
+        return out
 
-    monkeypatch.setattr(Comparison, "replies", fake_replies)
+    monkeypatch.setattr(Comparison, "run", fake_run)
     strengths = stage.calibrate(ctx)
     tried = {s for meth, e, s in seen if meth is Method.CIRCUIT and e == "fear"}
     assert tried == {Strength(p, r, reply_on, k) for p in (1.0, 2.0) for r in (1.0, 3.0) for k in (None, 2)}
