@@ -22,7 +22,7 @@ from torch import Tensor
 from tqdm.auto import tqdm
 
 from circuits.errors import UserError
-from circuits.interventions import at_step
+from circuits.interventions import AddToUnits, AddVector, PhasedAddToUnits, at_step, decode_step
 from circuits.model.backend import Backend, HookFn, length_batches
 from circuits.sites import Site
 
@@ -75,10 +75,14 @@ class RowMap:
 
     def __init__(self, owners: Sequence[int]) -> None:
         self.owners = torch.tensor(list(owners), dtype=torch.long)
+        self.alive = torch.arange(len(self.owners))
+        self.owners_at_start = self.owners
+        """Each current row's index in the batch as it started."""
         self._rows: dict[int, Tensor] = {}
 
     def keep(self, kept: Tensor) -> None:
-        self.owners = self.owners[kept.cpu()]
+        kept = kept.cpu()
+        self.owners, self.alive = self.owners[kept], self.alive[kept]
         self._rows = {}
 
     def rows_of(self, job: int) -> Tensor | None:
@@ -172,13 +176,97 @@ class _RowHooks:
         return out
 
 
+class _DenseAdd:
+    """Additive hooks of one kind and position policy at one site, for all their rows at once:
+    each row's addition (zero for rows whose job adds nothing here) is laid out in one tensor
+    when the site is first reached, and one addition serves the whole batch. Adding zero leaves
+    a value as it is, so every row gets exactly what its own hook would give it.
+
+    Kinds: :class:`~circuits.interventions.AddToUnits` and
+    :class:`~circuits.interventions.PhasedAddToUnits` (a prompt-phase and a reply-phase
+    addition, the latter for a number of decoding steps per row), and
+    :class:`~circuits.interventions.AddVector` (a residual direction, optionally RMS-scaled)."""
+
+    def __init__(self, parts: Sequence[tuple[int, HookFn]], rowmap: RowMap) -> None:
+        self.parts, self.rowmap = parts, rowmap
+        first = parts[0][1]
+        self.vector = isinstance(first, AddVector)
+        self.positions = first.positions if isinstance(first, (AddVector, AddToUnits)) else first.prompt.positions
+        self.rms_scaled = self.vector and first.rms_scaled
+        self._built: tuple[Tensor, Tensor, Tensor] | None = None
+
+    def _build(self, act: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        n = len(self.rowmap.owners_at_start)
+        prompt = torch.zeros((n, *act.shape[2:]), dtype=act.dtype, device=act.device)
+        reply = torch.zeros_like(prompt)
+        steps = torch.full((n,), 1 << 30, dtype=torch.long, device=act.device)
+        for job, fn in self.parts:
+            rows = (self.rowmap.owners_at_start == job).nonzero().flatten().to(act.device)
+            if self.vector:
+                prompt[rows] = fn.scale * fn.vec.to(act)
+                reply[rows] = prompt[rows]
+                continue
+            phases = (fn, fn) if isinstance(fn, AddToUnits) else (fn.prompt, fn.reply)
+            for target, add in zip((prompt, reply), phases):
+                if len(add.index):
+                    sub = target[rows]
+                    sub[:, add.index] = add.scale * add.values.to(act)
+                    target[rows] = sub
+            if isinstance(fn, PhasedAddToUnits) and fn.reply_steps is not None:
+                steps[rows] = fn.reply_steps
+        return prompt, reply, steps
+
+    def __call__(self, act: Tensor) -> Tensor | None:
+        step = decode_step()
+        sel = self.positions.select(act.shape[1], step)
+        if sel is None:
+            return None
+        if self._built is None:
+            self._built = self._build(act)
+        prompt, reply, steps = self._built
+        alive = self.rowmap.alive.to(act.device)
+        if step is None or step == 0:
+            add = prompt[alive]
+        else:
+            add = reply[alive] * (step <= steps[alive]).to(act.dtype).reshape(-1, *[1] * (act.ndim - 2))
+        add = add[:, None]
+        out = act.clone()
+        part = out[:, sel]
+        if self.rms_scaled:
+            add = part.pow(2).mean(dim=-1, keepdim=True).sqrt() * add
+        out[:, sel] = part + add
+        return out
+
+
+def _dense_group(fn: HookFn) -> tuple | None:
+    """The group of hooks ``fn`` can be applied with in one :class:`_DenseAdd` (None: none)."""
+    if isinstance(fn, AddVector):
+        return ("vector", fn.positions, fn.rms_scaled)
+    if isinstance(fn, AddToUnits):
+        return ("units", fn.positions)
+    if isinstance(fn, PhasedAddToUnits) and fn.prompt.positions is fn.reply.positions:
+        return ("units", fn.prompt.positions)
+    return None
+
+
 def _row_hooks(jobs: Sequence[Job], rowmap: RowMap, present: Sequence[int]) -> list[tuple[Site, HookFn]]:
-    """The hooks of a batch whose rows belong to the jobs ``present`` (as ``rowmap`` says)."""
+    """The hooks of a batch whose rows belong to the jobs ``present`` (as ``rowmap`` says):
+    additive hooks of one kind together (:class:`_DenseAdd`), any other hook on its own rows."""
     parts: dict[Site, list[tuple[int, HookFn]]] = {}
     for j in present:
         for site, fn in jobs[j].hooks:
             parts.setdefault(site, []).append((j, fn))
-    return [(site, _RowHooks(p, rowmap)) for site, p in parts.items()]
+    hooks: list[tuple[Site, HookFn]] = []
+    for site, site_parts in parts.items():
+        groups: dict[tuple, list[tuple[int, HookFn]]] = {}
+        others = []
+        for job, fn in site_parts:
+            key = _dense_group(fn)
+            (groups.setdefault(key, []) if key is not None else others).append((job, fn))
+        hooks += [(site, _DenseAdd(g, rowmap)) for g in groups.values()]
+        if others:
+            hooks.append((site, _RowHooks(others, rowmap)))
+    return hooks
 
 
 def generate_jobs(

@@ -169,6 +169,14 @@ def _unknown_keys(node, schema, prefix: str = "") -> str | None:
     return None
 
 
+def thread_count(threads: int | None, workers: int = 1) -> int:
+    """``threads``, or the cores this process may use shared among ``workers`` processes."""
+    if threads is not None:
+        return threads
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, cores // max(1, workers))
+
+
 def run_dir_for(cfg: Config) -> Path:
     """``out_dir``, or ``outputs/<experiment>/<model>`` under the working directory."""
     if cfg.out_dir:
@@ -188,6 +196,7 @@ def run(cfg: Config):
     from circuits.validate import check_out_dir
 
     seed_everything(cfg.seed)
+    torch.set_num_threads(thread_count(cfg.compute.threads, cfg.compute.workers))
     root = run_dir_for(cfg)
     check_out_dir(root)
     try:
@@ -198,13 +207,18 @@ def run(cfg: Config):
     ctx = RunContext(cfg, rundir)
     ctx.mark_outdated()
     rundir.set_run_info(experiment=cfg.experiment.name, model=cfg.model.name, stages=cfg.experiment.stages,
-                        device=ctx.device, torch=torch.__version__)
+                        device=ctx.device, torch=torch.__version__, threads=torch.get_num_threads(),
+                        omp_wait_policy=os.environ.get("OMP_WAIT_POLICY", ""))
     for stage in cfg.experiment.stages:
         ctx.result(stage)
     return ctx
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Threads that wait for work sleep instead of spinning: a spinning thread that shares a core
+    # with another busy process stalls the others. OpenMP reads this when torch first loads,
+    # which the command line has not done yet here (OMP_WAIT_POLICY=ACTIVE restores spinning).
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     argv = list(sys.argv[1:] if argv is None else argv)
     if any(a in ("-h", "--help", "help") for a in argv):
         print(__doc__.strip())

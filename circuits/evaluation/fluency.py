@@ -58,24 +58,69 @@ def reply_perplexity(
 ) -> list[float]:
     """exp(mean negative log-likelihood) of each reply's tokens given its prompt, under the
     model as it is (call it with no interventions attached). With ``include_stop`` the
-    end-of-turn token counts too, so a reply that never ends is penalised."""
+    end-of-turn token counts too, so a reply that never ends is penalised.
+
+    Replies often share prompts (every method answers the same neutral prompts): each distinct
+    prompt is run once, and its replies continue from its cached keys and values, so a reply
+    costs only its own tokens (on backends with prefix caches; else prompt and reply together)."""
     stop = model.stop_token_ids[0]
+    targets = [list(r) + ([stop] if include_stop else []) for r in replies]
+    if not model.supports_prefix_cache:
+        return _perplexity_whole(model, prompts, targets, batch_size)
+    out = [float("nan")] * len(prompts)
+    by_prompt: dict[str, list[int]] = {}
+    for i, p in enumerate(prompts):
+        if targets[i]:
+            by_prompt.setdefault(p, []).append(i)
+    unique = sorted(by_prompt, key=lambda p: len(model.token_ids(p)))
+    for start in range(0, len(unique), batch_size):
+        chunk = unique[start : start + batch_size]
+        batch = model.encode(chunk)
+        first, cache = model.prefix_logits(batch.tokens, batch.attention_mask)
+        first_lp = torch.log_softmax(first.float(), dim=-1)
+        members = sorted(((row, i) for row, p in enumerate(chunk) for i in by_prompt[p]), key=lambda m: len(targets[m[1]]))
+        for s in range(0, len(members), batch_size):
+            sub = members[s : s + batch_size]
+            for (_, i), nll in zip(sub, _continuation_nll(model, cache, first_lp, sub, targets)):
+                out[i] = math.exp(nll)
+    return out
+
+
+def _continuation_nll(model: Backend, cache, first_lp: torch.Tensor, members: Sequence[tuple[int, int]],
+                      targets: Sequence[Sequence[int]]) -> list[float]:
+    """Mean negative log-likelihood of each member's target tokens after its cached prompt row:
+    the first token from the prompt's last logits, the others from the right-padded continuation."""
+    rows = torch.tensor([row for row, _ in members], device=model.device)
+    seqs = [targets[i] for _, i in members]
+    width = max(map(len, seqs))
+    tokens = torch.full((len(seqs), width), model.pad_token_id, dtype=torch.long, device=model.device)
+    for k, seq in enumerate(seqs):
+        tokens[k, : len(seq)] = torch.tensor(seq, dtype=torch.long)
+    lp = first_lp[rows].gather(-1, tokens[:, :1])  # [members 1]
+    if width > 1:
+        mask = (torch.arange(width - 1, device=model.device)[None, :] < torch.tensor(
+            [len(s) - 1 for s in seqs], device=model.device)[:, None]).long()
+        mask[:, 0] = 1  # every continuation has a first position (an empty one is masked out below)
+        logits = model.tail_logits(tokens[:, :-1], mask, width - 1, model.cache_rows(cache, rows)).float()
+        rest = torch.log_softmax(logits, dim=-1).gather(-1, tokens[:, 1:, None])[..., 0]
+        lp = torch.cat([lp, rest], dim=1)
+    return [float(-lp[k, : len(seq)].mean()) for k, seq in enumerate(seqs)]
+
+
+def _perplexity_whole(model: Backend, prompts: Sequence[str], targets: Sequence[Sequence[int]],
+                      batch_size: int) -> list[float]:
+    """Prompt and reply run together, left-padded (the path for backends without prefix caches)."""
     out: list[float] = []
     for i in range(0, len(prompts), batch_size):
         chunk_p = [model.token_ids(p) for p in prompts[i : i + batch_size]]
-        chunk_r = [list(r) + ([stop] if include_stop else []) for r in replies[i : i + batch_size]]
+        chunk_r = [list(r) for r in targets[i : i + batch_size]]
         batch = model.pad([p + r for p, r in zip(chunk_p, chunk_r)])
         # Left padding puts every reply at the end: only the last (longest reply + 1) positions
         # predict reply tokens, so the vocabulary-wide logits are computed there alone.
         n = max(1, max(len(r) for r in chunk_r))
         logits = model.tail_logits(batch.tokens, batch.attention_mask, n + 1).float()
         logp = torch.log_softmax(logits[:, :-1], dim=-1)
-        targets = batch.tokens[:, -n:]
-        tok_lp = logp.gather(-1, targets[..., None])[..., 0]
+        tok_lp = logp.gather(-1, batch.tokens[:, -n:][..., None])[..., 0]
         for row, r in enumerate(chunk_r):
-            if not r:
-                out.append(float("nan"))
-                continue
-            lp = tok_lp[row, n - len(r) :]
-            out.append(math.exp(float(-lp.mean())))
+            out.append(math.exp(float(-tok_lp[row, n - len(r) :].mean())) if r else float("nan"))
     return out

@@ -179,6 +179,11 @@ class Backend(Protocol):
         """The frozen keys and values of every layer over a left-padded prefix."""
     def repeat_cache(self, cache: KVCache, copies: int, layers: Sequence[int] | None = None) -> KVCache:
         """``cache`` for ``copies`` stacked copies of its rows, frozen."""
+    def prefix_logits(self, tokens: Int[Tensor, "batch pos"], attention_mask: Int[Tensor, "batch pos"]
+                      ) -> tuple[Float[Tensor, "batch d_vocab"], KVCache]:
+        """The logits at a left-padded prefix's last position and its frozen prefix cache."""
+    def cache_rows(self, cache: KVCache, rows: Int[Tensor, " selected"]) -> KVCache:
+        """A frozen prefix cache of the rows ``rows`` of ``cache`` (repeats allowed)."""
     def new_kv_cache(self, batch_size: int) -> KVCache:
         """An empty key-value cache for incremental decoding of ``batch_size`` rows."""
     def keep_rows(self, cache: KVCache, rows: Int[Tensor, " kept"]) -> None:

@@ -297,6 +297,29 @@ class TLBackend:
         cache.freeze()
         return cache
 
+    @torch.inference_mode()
+    def prefix_logits(self, tokens: Int[Tensor, "batch pos"], attention_mask: Int[Tensor, "batch pos"]
+                      ) -> tuple[Float[Tensor, "batch d_vocab"], KVCache]:
+        """The logits at a left-padded prefix's last position and its frozen key-value cache
+        (:meth:`prefix_cache`): scoring continuations of one prefix costs only their own tokens."""
+        from transformer_lens.cache.key_value_cache import TransformerLensKeyValueCache
+
+        cache = TransformerLensKeyValueCache.init_cache(self.tl.cfg, self.device, tokens.shape[0])
+        logits = self.last_logits(tokens, attention_mask, cache)
+        cache.freeze()
+        return logits, cache
+
+    @staticmethod
+    def cache_rows(cache: KVCache, rows: Int[Tensor, " selected"]) -> KVCache:
+        """A frozen prefix cache of the rows ``rows`` of ``cache`` (repeats allowed): one prefix
+        row can start several continuations."""
+        from transformer_lens.cache.key_value_cache import TransformerLensKeyValueCache
+        from transformer_lens.cache.key_value_cache_entry import TransformerLensKeyValueCacheEntry
+
+        entries = [TransformerLensKeyValueCacheEntry(e.past_keys[rows], e.past_values[rows], frozen=True)
+                   for e in cache.entries]
+        return TransformerLensKeyValueCache(entries, cache.previous_attention_mask[rows], frozen=True)
+
     @staticmethod
     def repeat_cache(cache: KVCache, copies: int, layers: Sequence[int] | None = None) -> KVCache:
         """``cache`` for a batch of ``copies`` stacked copies of its rows (copy k is rows

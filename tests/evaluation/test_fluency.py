@@ -36,3 +36,24 @@ def test_batched_perplexity_equals_one_by_one_reference(emo_tiny, make_random_mo
         n_p = len(emo_tiny.token_ids(p))
         nll = [-float(lp[t - 1, ids[t]]) for t in range(n_p, len(ids))]
         assert math.isclose(got, math.exp(sum(nll) / len(nll)), rel_tol=1e-4)
+
+
+def test_replies_sharing_a_prompt_score_as_they_would_alone(emo_tiny, make_random_model):
+    """Several replies to one prompt continue from its cache: each scores as on its own, and
+    with a backend without prefix caches (the whole sequence each time) the same."""
+    prompt = emo_tiny.render_chat([{"role": "user", "content": "The train was late."}])
+    replies = [emo_tiny.token_ids(t) for t in (" Ok.", " It was late again, sadly.", " Fine", "")]
+    together = reply_perplexity(emo_tiny, [prompt] * len(replies), replies, batch_size=3)
+    alone = [reply_perplexity(emo_tiny, [prompt], [r])[0] for r in replies]
+    assert together == pytest.approx(alone, rel=1e-5)
+
+    class NoPrefix:
+        def __init__(self, model):
+            self._m = model
+            self.supports_prefix_cache = False
+
+        def __getattr__(self, name):
+            return getattr(self._m, name)
+
+    whole = reply_perplexity(NoPrefix(emo_tiny), [prompt] * len(replies), replies, batch_size=3)
+    assert whole == pytest.approx(alone, rel=1e-4)
