@@ -33,7 +33,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import torch
+# The thread policy a run uses (circuits.run.main): waiting OpenMP threads sleep instead of
+# spinning. It must be set before torch loads; every benchmark below runs under it.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import torch  # noqa: E402
 
 REPO_DIR = Path(__file__).resolve().parents[1]
 

@@ -58,26 +58,54 @@ def calibrate(comp: Comparison, candidates: Mapping[Key, Sequence[Any]], limit: 
 
     ``search`` picks the grid or successive halving; halving starts with ``first`` prompts per
     candidate and keeps ``1/rate`` of the candidates while multiplying the prompts by ``rate``.
+    When no survivor of the halving stays within the fluency limit on every prompt (a candidate
+    that looked fluent on the first prompts need not be), the candidates it dropped are measured
+    on every prompt too and the rule chooses among all of them, as the grid would: halving never
+    returns a setting past the limit where the grid would find one within it.
     """
     total = len(comp.neutral)
-    pool = {key: list(cands) for key, cands in candidates.items()}
-    spent = {key: 0 for key in pool}
-    n, before = (total if search is Search.GRID else min(total, first)), 0
+    pool = {key: list(range(len(cands))) for key, cands in candidates.items()}
+    seen = {key: [0] * len(cands) for key, cands in candidates.items()}
+    """Prompts each candidate has replies for."""
+    n = total if search is Search.GRID else min(total, first)
     while True:
-        stats = _evaluate(comp, pool, n, f"calibrating on {n} prompts")
-        for key, cands in pool.items():  # the survivors' replies to the prompts they had not seen
-            spent[key] += len(cands) * (n - before) * (comp.methods[key[0]].draws or 1)
+        stats = _measure(comp, candidates, pool, seen, n, f"calibrating on {n} prompts")
         if n >= total:
             break
-        before = n
-        pool = {key: [s for s, _ in sorted(results, key=lambda sm: _rank(sm[1], limit))[: math.ceil(len(results) / rate)]]
+        pool = {key: [i for i, _ in sorted(results.items(), key=lambda item: _rank(item[1], limit))
+                      [: math.ceil(len(results) / rate)]]
                 for key, results in stats.items()}
         n = min(total, n * rate)
+    beyond = {key: [i for i in range(len(candidates[key])) if i not in results]
+              for key, results in stats.items() if not any(_within(r, limit) for r in results.values())}
+    beyond = {key: dropped for key, dropped in beyond.items() if dropped}
+    if beyond:
+        for key, results in _measure(comp, candidates, beyond, seen, total, "calibrating: dropped candidates").items():
+            stats[key].update(results)
     chosen = {}
     for key, results in stats.items():
-        best, best_stats = choose(results, limit)
-        chosen[key] = Choice(best, best_stats, len(candidates[key]), spent[key])
+        best, best_stats = choose([(candidates[key][i], r) for i, r in results.items()], limit)
+        replies = sum(seen[key]) * (comp.methods[key[0]].draws or 1)
+        chosen[key] = Choice(best, best_stats, len(candidates[key]), replies)
     return chosen
+
+
+def _measure(comp: Comparison, candidates: Mapping[Key, Sequence[Any]], pool: Mapping[Key, Sequence[int]],
+             seen: dict[Key, list[int]], n: int, desc: str) -> dict[Key, dict[int, dict]]:
+    """The statistics of the candidates in ``pool`` (by index) on the first ``n`` prompts, in one
+    batched call; ``seen`` records the prompts each has now replied to."""
+    stats = _evaluate(comp, {key: [candidates[key][i] for i in idx] for key, idx in pool.items()}, n, desc)
+    out = {}
+    for key, idx in pool.items():
+        for i in idx:
+            seen[key][i] = max(seen[key][i], n)
+        out[key] = {i: st for i, (_, st) in zip(idx, stats[key])}
+    return out
+
+
+def _within(stats: dict, limit: float) -> bool:
+    ppl = stats["median_perplexity"]
+    return ppl is not None and ppl <= limit
 
 
 def fluency_limit(comp: Comparison, emotions: Sequence[str], factor: float) -> tuple[float, dict]:

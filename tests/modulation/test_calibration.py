@@ -72,6 +72,30 @@ def test_halving_spends_a_fraction_of_the_grid():
     assert h.replies < g.replies / 3
 
 
+class FluentFirstComparison(FakeComparison):
+    """Strengths >= 2 look fluent on the first 10 prompts (perplexity 1.5) and are not on the
+    others (3.0, past the limit of 2.0); strength 1.0 is within the limit everywhere."""
+
+    def run(self, settings, n_prompts=None, desc=""):
+        out = super().run(settings, n_prompts, desc)
+        for s, replies in zip(settings, out):
+            for i, r in enumerate(replies):
+                object.__setattr__(r, "perplexity", (1.5 if i < 10 else 3.0) if s.strength >= 2 else 1.2)
+        return out
+
+
+def test_halving_never_keeps_a_setting_past_the_limit_when_the_grid_finds_one_within_it():
+    """The survivors of the first rounds (2.2, 2.1) leave the fluency limit on the later prompts;
+    halving then measures the candidates it dropped on every prompt and chooses the grid's 1.0."""
+    key = (Method.CIRCUIT, "fear")
+    cands = [0.5, 1.0, 2.0, 2.1, 2.2]
+    g = calibrate(FluentFirstComparison(), {key: cands}, limit=2.0, search=Search.GRID)[key]
+    h = calibrate(FluentFirstComparison(), {key: cands}, limit=2.0, search=Search.HALVING, rate=3, first=10)[key]
+    assert g.strength == 1.0 and h.strength == 1.0
+    assert h.stats == g.stats and h.stats["median_perplexity"] <= 2.0
+    assert h.replies == g.replies == 5 * 90  # here every candidate ends up measured on every prompt
+
+
 def test_a_prefix_of_the_stratified_order_spans_every_theme():
     prompts = [Prompt(f"{t}_{k}", t, v, None, f"{t} {k} {v}") for t in "ABCDE" for k in range(4)
                for v in ("positive", "neutral", "negative")]
