@@ -38,6 +38,10 @@ class ModelConfig:
     device: str = "auto"
     """auto (cuda when available, else cpu), cpu, cuda, cuda:N."""
     dtype: DType = DType.FLOAT32
+    """float32, float16 or bfloat16 (any other value is refused when the config is composed)."""
+    n_devices: int = 1
+    """GPUs a pretrained model is split over (TransformerLens's ``n_devices``: consecutive
+    blocks on consecutive devices); 1 for the embedded models and on CPU."""
     template: Template = Template.SYSTEM
     """Where the emotion instruction goes: system (the study's) or user."""
     cpu_per_theme: int | None = None
@@ -88,7 +92,12 @@ class ComputeConfig:
 @dataclass
 class JudgeConfig:
     kind: JudgeKind = JudgeKind.OFFLINE
-    """offline (the shipped classifier), keyword, or nrc (the NRC lexicon)."""
+    """offline (the shipped classifier), keyword, nrc (the NRC lexicon), hf (a Hugging Face
+    emotion classifier) or llm (a chat model asked for the label)."""
+    hf_model: str = "j-hartmann/emotion-english-distilroberta-base"
+    """The classifier of ``kind=hf`` (a Hugging Face name or a local directory)."""
+    llm_model: str = "smollm2-135m-instruct"
+    """The chat model of ``kind=llm`` (any name ``model=`` accepts)."""
 
 
 @dataclass
@@ -289,3 +298,10 @@ class Config:
     out_dir: str | None = None
     """Run directory (null: outputs/<experiment>/<model>)."""
     progress: bool = True
+
+
+def register_schema() -> None:
+    """The typed schema as Hydra's ``schema`` config (the root config's first default)."""
+    from hydra.core.config_store import ConfigStore
+
+    ConfigStore.instance().store(name="schema", node=Config)

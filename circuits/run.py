@@ -1,5 +1,8 @@
 """Command-line entry point: ``python -m circuits.run experiment=<name> [overrides]``.
 
+With ``-m``/``--multirun`` and Hydra's sweep syntax (``seed=0,1 model=emo-tiny,smollm2-135m-instruct``)
+it runs one cell per combination through Hydra's launcher (:mod:`circuits.sweep`).
+
 Thin by design: compose the Hydra config, merge it onto the typed schema, validate, create the
 run directory, run the experiment's stages, print where the results are. Tests call
 :func:`compose` and :func:`run` directly.
@@ -11,21 +14,23 @@ reported as one line on stderr with exit code 2, before any work and before any 
 from __future__ import annotations
 
 import errno
+import json
 import logging
 import os
 import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-from circuits.config import Config
+from circuits.config import Config, register_schema
 from circuits.errors import UserError
 from circuits.paths import CONF_DIR
 
 log = logging.getLogger("circuits")
 
 
-def _rewrite_model_override(overrides: Sequence[str]) -> list[str]:
+def rewrite_model_override(overrides: Sequence[str]) -> list[str]:
     """``model=<name>`` with no ``circuits/conf/model/<name>.yaml`` means a TransformerLens pretrained name."""
     out = []
     for o in overrides:
@@ -78,16 +83,11 @@ def compose(overrides: Sequence[str] = ()) -> Config:
     """Compose ``circuits/conf/config.yaml`` with ``overrides`` and return a typed, validated Config."""
     from hydra import compose as hydra_compose
     from hydra import initialize_config_dir
-    from hydra.core.config_store import ConfigStore
     from hydra.core.global_hydra import GlobalHydra
     from hydra.errors import HydraException
-    from omegaconf import OmegaConf
-    from omegaconf.errors import OmegaConfBaseException
 
-    from circuits.validate import validate
-
-    overrides = _rewrite_model_override(overrides)
-    ConfigStore.instance().store(name="schema", node=Config)
+    overrides = rewrite_model_override(overrides)
+    register_schema()
     GlobalHydra.instance().clear()
     try:
         with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
@@ -96,6 +96,17 @@ def compose(overrides: Sequence[str] = ()) -> Config:
         raise UserError(_choice_error(err) or f"bad override: {_one_line(err)}") from None
     finally:
         GlobalHydra.instance().clear()
+    return typed(raw)
+
+
+def typed(raw) -> Config:
+    """A composed config (an OmegaConf node without the ``hydra`` key) as a typed, validated
+    Config: an unknown key or a bad value is a :class:`UserError`."""
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
+    from circuits.validate import validate
+
     unknown = _unknown_keys(OmegaConf.to_container(raw, resolve=False), Config)
     if unknown:
         raise UserError(f"unknown config key {unknown!r}: check the spelling (`python -m circuits.run --help`)")
@@ -214,6 +225,124 @@ def run(cfg: Config):
     return ctx
 
 
+# --- sweeps (Hydra multirun) ------------------------------------------------------------
+
+
+def run_cell(task_cfg) -> dict:
+    """Hydra's task function for one cell: the composed config (without ``hydra``) run in the
+    job's output directory. Never raises for a failing cell: the outcome is returned (and the
+    manifest says which stages finished), so the launcher goes on with the other cells."""
+    from hydra.core.hydra_config import HydraConfig
+
+    from circuits.sweep import PARALLEL_ENV
+
+    root = HydraConfig.get().runtime.output_dir
+    try:
+        cfg = typed(task_cfg)
+        cfg.out_dir = root
+        if cfg.compute.threads is None and cfg.compute.workers == 1:
+            cfg.compute.workers = int(os.environ.get(PARALLEL_ENV, "1"))
+        run(cfg)
+        return {"status": "finished"}
+    except UserError as err:
+        log.error("cell %s failed: %s", root, err)
+        return {"status": "failed", "error": str(err)}
+    except Exception as err:  # a bug in one cell must not stop the others; its traceback is logged
+        log.exception("cell %s failed", root)
+        return {"status": "failed", "error": f"{type(err).__name__}: {err}"}
+
+
+def _launcher(hydra_overrides: Sequence[str], sweep_dir: Path):
+    """Hydra's configured launcher for the sweep (its master config composed from the hydra
+    overrides), with the task function set."""
+    from hydra._internal.callbacks import Callbacks
+    from hydra.core.plugins import Plugins
+    from hydra.errors import HydraException
+    from hydra.types import HydraContext, RunMode
+    from omegaconf.errors import OmegaConfBaseException
+
+    from circuits import sweep
+
+    hydra = sweep.hydra_instance()
+    fixed = [f"hydra.sweep.dir={json.dumps(str(sweep_dir))}", "hydra.output_subdir=null", "hydra.job.chdir=false",
+             "hydra/job_logging=circuits"]
+    try:
+        master = hydra.compose_config("config", overrides=fixed + list(hydra_overrides), run_mode=RunMode.MULTIRUN,
+                                      with_log_configuration=False)
+        launcher = Plugins.instance().instantiate_launcher(
+            hydra_context=HydraContext(config_loader=hydra.config_loader, callbacks=Callbacks(master)),
+            task_function=run_cell, config=master)
+    except (HydraException, OmegaConfBaseException, ImportError) as err:
+        hint = " (launchers: basic, joblib, submitit_local, submitit_slurm)" if "hydra/launcher" in str(err) else ""
+        raise UserError(f"bad launcher setting: {str(err).strip().splitlines()[0]}{hint}") from None
+    return master, launcher
+
+
+def _sweep_cells(args: Sequence[str]):
+    """Every cell of a sweep, composed and validated (any bad cell stops the sweep here), with
+    the swept keys and the sweep directory."""
+    from circuits import sweep
+
+    combos, swept = sweep.expand([a for a in args if not sweep.is_hydra(a)])
+    if "out_dir" in swept:
+        raise UserError("out_dir names the sweep directory and cannot be swept: sweep other keys")
+    root: Path | None = None
+    cells = []
+    for name, combo in zip(sweep.cell_names(combos, swept), combos):
+        task = rewrite_model_override([o for o in combo if not o.startswith("out_dir=")])
+        try:
+            cfg = compose(task)
+            root = root or sweep.sweep_dir(combo, cfg.experiment.name)
+            cell = sweep.Cell(name, tuple(task), root / name)
+            sweep.check_cell_dir(cell)
+        except UserError as err:
+            raise UserError(f"cell {name}: {err}") from None
+        cfg.out_dir = str(cell.dir)
+        cells.append((cell, cfg))
+    return cells, swept, root
+
+
+def multirun(argv: Sequence[str]) -> int:
+    """``python -m circuits.run -m ...``: validate every cell, skip finished ones, launch the rest
+    with Hydra's launcher, record the outcome; 0 when every cell finished, 1 when any failed."""
+    from circuits import sweep
+
+    args = [a for a in argv if a not in sweep.MULTIRUN_FLAGS]
+    cells, swept, root = _sweep_cells(args)
+    master, launcher = _launcher([a for a in args if sweep.is_hydra(a)], root)
+    todo = [(cell, cfg) for cell, cfg in cells if not sweep.finished(cfg, cell.dir)]
+    outcome: dict[str, dict[str, Any]] = {cell.name: {"status": "skipped"} for cell, _ in cells}
+    log.info("sweep %s: %d cells, %d finished before (skipped), %d to run", root, len(cells),
+             len(cells) - len(todo), len(todo))
+    if todo:
+        os.environ[sweep.PARALLEL_ENV] = str(sweep.parallel(master, len(todo)))
+        try:
+            returns = list(launcher.launch([[*c.overrides, f"hydra.sweep.subdir={json.dumps(c.name)}"] for c, _ in todo],
+                                           initial_job_idx=0))
+        except Exception as err:  # a launcher that loses a job (killed, cluster error) raises
+            log.error("the launcher stopped: %s: %s", type(err).__name__, err)
+            returns = []
+        finally:
+            os.environ.pop(sweep.PARALLEL_ENV, None)
+        for i, (cell, cfg) in enumerate(todo):
+            if sweep.finished(cfg, cell.dir):
+                outcome[cell.name] = {"status": "finished"}
+            else:
+                value = sweep.returned(returns[i]) if i < len(returns) else None
+                outcome[cell.name] = {"status": "failed", "error": (value or {}).get("error") or sweep.failure(cell.dir)}
+    sweep.write_record(root, swept, [cell for cell, _ in cells], outcome)
+    failed = [name for name, o in outcome.items() if o["status"] == "failed"]
+    counts = {s: sum(o["status"] == s for o in outcome.values()) for s in ("finished", "skipped", "failed")}
+    print(f"sweep {root}: {len(cells)} cells: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
+    for name in failed:
+        print(f"failed: {name}: {outcome[name]['error']}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def is_multirun(argv: Sequence[str]) -> bool:
+    return any(a in ("-m", "--multirun") for a in argv)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     # Threads that wait for work sleep instead of spinning: a spinning thread that shares a core
     # with another busy process stalls the others. OpenMP reads this when torch first loads,
@@ -227,6 +356,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=os.environ.get("CIRCUITS_LOG", "INFO"), format="%(asctime)s %(name)s: %(message)s",
                         datefmt="%H:%M:%S")
     try:
+        if is_multirun(argv):
+            return multirun(argv)
         cfg = compose(argv)
         ctx = run(cfg)
     except UserError as err:

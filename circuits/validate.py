@@ -47,6 +47,27 @@ def validate(cfg: Config) -> None:
         validate_layers(cfg, n_layers)
 
 
+def _check_devices(cfg: Config) -> None:
+    """``model.n_devices``: a pretrained model split over that many GPUs (TransformerLens puts
+    consecutive blocks on consecutive devices)."""
+    from circuits.model.loading import EMBEDDED
+
+    n = cfg.model.n_devices
+    if n < 1:
+        raise UserError(f"model.n_devices must be >= 1, got {n}")
+    if n == 1:
+        return
+    if cfg.model.name in EMBEDDED:
+        raise UserError(f"model.n_devices={n}: {cfg.model.name} is small and loads on one device; use model.n_devices=1")
+    if cfg.model.device == "cpu" or cfg.model.device == "mps":
+        raise UserError(f"model.n_devices={n} needs CUDA devices, not model.device={cfg.model.device}")
+    import torch
+
+    available = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if available < n:
+        raise UserError(f"model.n_devices={n} but {available} CUDA device(s) are visible: use model.n_devices<={max(available, 1)}")
+
+
 def _check_run(cfg: Config) -> None:
     """What the run itself needs: stages to run, a usable seed and device, a place to write."""
     from circuits.vocab import StageName
@@ -62,6 +83,7 @@ def _check_run(cfg: Config) -> None:
 
         if not torch.cuda.is_available():
             raise UserError(f"model.device={cfg.model.device} but CUDA is not available: use model.device=auto or cpu")
+    _check_devices(cfg)
     if cfg.out_dir is not None:
         if not cfg.out_dir.strip():
             raise UserError("out_dir is empty: leave it out (runs go to outputs/<experiment>/<model>) or give a directory")

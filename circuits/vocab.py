@@ -109,6 +109,10 @@ class JudgeKind(Choice):
     """A short hand-written cue list: a transparent baseline."""
     NRC = "nrc"
     """Counts of NRC Emotion Lexicon associations: an independent cross-check."""
+    HF = "hf"
+    """A Hugging Face emotion classifier (``judge.hf_model``; needs its weights or a network)."""
+    LLM = "llm"
+    """A chat model asked which emotion a reply expresses (``judge.llm_model``)."""
 
 
 class Aggregator(Choice):

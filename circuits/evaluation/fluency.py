@@ -5,6 +5,12 @@
   replies are scored by the same model and prompt, so perplexities are comparable.
 - **distinct-2**: unique word bigrams / word bigrams in a reply (1.0: no repeated bigram).
 - **longest repeated n-gram**: the largest n such that some word n-gram occurs twice.
+
+Diversity *across* replies (a method can hit the emotion by collapsing every reply onto one
+template, which the per-reply measures do not see):
+
+- **top opening share**: the share of replies that open with the most common first three words;
+- **corpus distinct-2**: unique word bigrams / word bigrams over all the replies together.
 """
 
 from __future__ import annotations
@@ -27,6 +33,28 @@ def _words(text: str) -> list[str]:
 def distinct_2(text: str) -> float:
     w = _words(text)
     bigrams = list(zip(w, w[1:]))
+    return len(set(bigrams)) / len(bigrams) if bigrams else 1.0
+
+
+def opening(text: str, n: int = 3) -> tuple[str, ...]:
+    """The first ``n`` words of ``text`` (lower case, punctuation dropped)."""
+    return tuple(w for w in _words(text) if w[0].isalnum())[:n]
+
+
+def top_opening_share(texts: Sequence[str], n: int = 3) -> float:
+    """Percent of ``texts`` that open with their most common first ``n`` words."""
+    if not texts:
+        return 0.0
+    counts: dict[tuple[str, ...], int] = {}
+    for t in texts:
+        key = opening(t, n)
+        counts[key] = counts.get(key, 0) + 1
+    return 100.0 * max(counts.values()) / len(texts)
+
+
+def corpus_distinct_2(texts: Sequence[str]) -> float:
+    """Unique word bigrams / word bigrams over all of ``texts`` (1.0: no bigram used twice)."""
+    bigrams = [b for t in texts for b in zip(_words(t), _words(t)[1:])]
     return len(set(bigrams)) / len(bigrams) if bigrams else 1.0
 
 

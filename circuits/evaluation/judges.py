@@ -10,8 +10,10 @@ per reply (six emotions + ``neutral``). Offline judges ship here:
   an independent signal used to cross-check the offline judge.
 - ``keyword``: a short hand-written cue list; a transparent baseline.
 
-A user with a network can add a Hugging Face text classifier or an LLM-as-judge with the
-study's prompt: a :class:`~circuits.vocab.JudgeKind` member and a factory in :data:`JUDGES`.
+The field's judges, for users with the weights or a network, are in
+:mod:`circuits.evaluation.field_judges`: ``hf`` (a Hugging Face emotion classifier) and ``llm``
+(a chat model asked for the label). Another judge: a :class:`~circuits.vocab.JudgeKind` member
+and a factory in :data:`JUDGES`.
 """
 
 from __future__ import annotations
@@ -130,14 +132,30 @@ def _offline() -> Judge:
     return load_offline_judge()
 
 
-JUDGES: dict[JudgeKind, Callable[[], Judge]] = {
-    JudgeKind.OFFLINE: _offline,
-    JudgeKind.KEYWORD: KeywordJudge,
-    JudgeKind.NRC: NRCJudge,
+def _hf(hf_model: str | None = None, device: str = "cpu", **_) -> Judge:
+    from circuits.evaluation.field_judges import DEFAULT_HF_MODEL, HFJudge
+
+    return HFJudge(hf_model or DEFAULT_HF_MODEL, device=device)
+
+
+def _llm(llm_model: str = "smollm2-135m-instruct", **_) -> Judge:
+    from circuits.evaluation.field_judges import LLMJudge
+
+    return LLMJudge(llm_model)
+
+
+JUDGES: dict[JudgeKind, Callable[..., Judge]] = {
+    JudgeKind.OFFLINE: lambda **_: _offline(),
+    JudgeKind.KEYWORD: lambda **_: KeywordJudge(),
+    JudgeKind.NRC: lambda **_: NRCJudge(),
+    JudgeKind.HF: _hf,
+    JudgeKind.LLM: _llm,
 }
-"""A factory per judge kind (a new judge: a :class:`~circuits.vocab.JudgeKind` member and a factory here)."""
+"""A factory per judge kind, given the judge's options (``hf_model``, ``llm_model``, ``device``;
+a new judge: a :class:`~circuits.vocab.JudgeKind` member and a factory here)."""
 
 
-def make_judge(kind: JudgeKind | str = JudgeKind.OFFLINE) -> Judge:
-    """The judge of ``kind`` (a :class:`~circuits.vocab.JudgeKind` or its value)."""
-    return JUDGES[JudgeKind[kind] if isinstance(kind, str) else kind]()
+def make_judge(kind: JudgeKind | str = JudgeKind.OFFLINE, **options) -> Judge:
+    """The judge of ``kind`` (a :class:`~circuits.vocab.JudgeKind` or its value), with the
+    options its factory takes (``hf_model``, ``llm_model``, ``device``)."""
+    return JUDGES[JudgeKind[kind] if isinstance(kind, str) else kind](**options)

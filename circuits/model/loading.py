@@ -91,10 +91,11 @@ def check_model_name(name: str, trust_remote_code: bool = False) -> None:
 
 
 def load_model(name: str, device: str = "cpu", dtype: DType | str = DType.FLOAT32,
-               trust_remote_code: bool = False) -> Backend:
+               trust_remote_code: bool = False, n_devices: int = 1) -> Backend:
     """Load ``name`` (an embedded model or a TransformerLens pretrained name) in eval mode with
     gradients off; ``dtype`` is a :class:`~circuits.vocab.DType` or its value. A pretrained model
-    whose repository runs its own code loads only with ``trust_remote_code``."""
+    whose repository runs its own code loads only with ``trust_remote_code``; ``n_devices``
+    splits a pretrained model's blocks over that many GPUs."""
     try:
         torch_dtype = TORCH_DTYPES[DType[dtype] if isinstance(dtype, str) else dtype]
     except KeyError:
@@ -103,17 +104,19 @@ def load_model(name: str, device: str = "cpu", dtype: DType | str = DType.FLOAT3
         raise UserError(f"device {device!r} requested but CUDA is not available: use model.device=cpu")
     if name in EMBEDDED:
         return EMBEDDED[name].load(device, torch_dtype)
-    return _load_pretrained(name, device, torch_dtype, trust_remote_code)
+    return _load_pretrained(name, device, torch_dtype, trust_remote_code, n_devices)
 
 
-def _load_pretrained(name: str, device: str, dtype: torch.dtype, trust_remote_code: bool) -> TLBackend:
+def _load_pretrained(name: str, device: str, dtype: torch.dtype, trust_remote_code: bool,
+                     n_devices: int = 1) -> TLBackend:
     """Any TransformerLens pretrained name; its weights must be local or downloadable."""
     from transformer_lens import HookedTransformer
 
     check_model_name(name, trust_remote_code)
     try:
         tl_model = HookedTransformer.from_pretrained_no_processing(name, device=device, dtype=dtype,
-                                                                   trust_remote_code=trust_remote_code)
+                                                                   trust_remote_code=trust_remote_code,
+                                                                   n_devices=n_devices)
     except (OSError, ConnectionError, RuntimeError) as err:
         if "offline" not in str(err).lower() and "connect" not in str(err).lower() and not isinstance(
             err, OSError

@@ -25,7 +25,13 @@ from typing import Any
 
 from circuits.data.prompts import Prompt
 from circuits.evaluation.accuracy import accuracy
-from circuits.evaluation.fluency import distinct_2, longest_repeated_ngram, reply_perplexity
+from circuits.evaluation.fluency import (
+    corpus_distinct_2,
+    distinct_2,
+    longest_repeated_ngram,
+    reply_perplexity,
+    top_opening_share,
+)
 from circuits.evaluation.judges import Judge
 from circuits.evaluation.records import NO_STRENGTH, JudgedReply, judged_records
 from circuits.generation import Decoding, Job, generate_jobs
@@ -122,13 +128,21 @@ class Comparison:
 
 
 def summarise(recs: Sequence[JudgedReply]) -> dict:
-    """Accuracy, median perplexity, mean distinct-2 and mean longest repeat of some replies."""
+    """Accuracy, median perplexity, mean distinct-2 and mean longest repeat of some replies, and
+    their diversity across replies: per target emotion, the share of the most common opening and
+    the corpus distinct-2, averaged over the targets."""
     ppl = [r.perplexity for r in recs if r.perplexity == r.perplexity]
+    by_target: dict[str, list[str]] = {}
+    for r in recs:
+        by_target.setdefault(r.target, []).append(r.reply)
     return {
         "accuracy": round(accuracy(recs), 2),
         "median_perplexity": round(statistics.median(ppl), 4) if ppl else None,
         "distinct_2": round(statistics.fmean(r.distinct_2 for r in recs), 4) if recs else None,
         "longest_repeat": round(statistics.fmean(r.longest_repeat for r in recs), 3) if recs else None,
+        "top_opening": round(statistics.fmean(top_opening_share(t) for t in by_target.values()), 2) if recs else None,
+        "corpus_distinct_2": round(statistics.fmean(corpus_distinct_2(t) for t in by_target.values()), 4)
+        if recs else None,
         "n": len(recs),
     }
 

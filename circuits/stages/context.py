@@ -37,6 +37,18 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+def config_hash(cfg: Config, name: StageName) -> str:
+    """The hash of the config sections stage ``name`` reads and of the stages it requires (what
+    the manifest records when the stage finishes, and what reuse compares)."""
+    from circuits.stages import STAGES
+
+    stage = STAGES[name]
+    plain = asdict(cfg)  # enums hash as their values (str)
+    payload = {s: plain[s] for s in stage.sections}
+    payload["requires"] = {str(r): config_hash(cfg, r) for r in stage.requires}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
 class RunContext:
     """Shared state of one run. Stages receive it and ask it for their inputs."""
 
@@ -65,7 +77,8 @@ class RunContext:
 
         log.info("loading model %s", self.cfg.model.name)
         m = self.cfg.model
-        model = load_model(m.name, device=self.device, dtype=m.dtype, trust_remote_code=m.trust_remote_code)
+        model = load_model(m.name, device=self.device, dtype=m.dtype, trust_remote_code=m.trust_remote_code,
+                           n_devices=m.n_devices)
         validate_layers(self.cfg, model.info.n_layers)
         return model
 
@@ -73,7 +86,8 @@ class RunContext:
     def judge(self) -> Judge:
         from circuits.evaluation.judges import make_judge
 
-        return make_judge(self.cfg.judge.kind)
+        j = self.cfg.judge
+        return make_judge(j.kind, hf_model=j.hf_model, llm_model=j.llm_model, device=self.device)
 
     @property
     def emotions(self) -> tuple[str, ...]:
@@ -173,13 +187,7 @@ class RunContext:
 
     def stage_hash(self, name: StageName) -> str:
         """The hash of the config sections stage ``name`` reads and of the stages it requires."""
-        from circuits.stages import STAGES
-
-        stage = STAGES[name]
-        cfg = asdict(self.cfg)  # enums hash as their values (str)
-        payload = {s: cfg[s] for s in stage.sections}
-        payload["requires"] = {str(r): self.stage_hash(r) for r in stage.requires}
-        return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
+        return config_hash(self.cfg, name)
 
     def result(self, name: StageName) -> Any:
         """The result of stage ``name``: computed in this run, reloaded, or computed now.

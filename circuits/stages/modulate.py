@@ -141,9 +141,11 @@ def _tables(ctx: RunContext, by_method: dict[Method, list[JudgedReply]]) -> tupl
     summary = {meth: summarise(recs) for meth, recs in by_method.items()}
     base_ppl = summary[Method.NONE]["median_perplexity"]
     rows = [[meth, s["accuracy"], s["median_perplexity"], round(s["median_perplexity"] / base_ppl, 2) if base_ppl else None,
-             s["distinct_2"], s["longest_repeat"], s["n"]] for meth, s in summary.items()]
+             s["distinct_2"], s["longest_repeat"], s["top_opening"], s["corpus_distinct_2"], s["n"]]
+            for meth, s in summary.items()]
     md = write_table(ctx.run, FILES.methods.path(), ["method", "accuracy %", "median perplexity", "x unmodified",
-                                                     "distinct-2", "longest repeat", "n"], rows)
+                                                     "distinct-2", "longest repeat", "top opening %",
+                                                     "corpus distinct-2", "n"], rows)
     per_emotion = {meth: accuracy_by(recs, "target") for meth, recs in by_method.items()}
     md += write_table(ctx.run, FILES.by_emotion.path(), ["method", *ctx.emotions, "overall"],
                       [[meth, *[per_emotion[meth].get(e) for e in ctx.emotions], per_emotion[meth]["overall"]]
@@ -186,8 +188,8 @@ def _sweeps(ctx: RunContext, headline: Comparison, split: SEVSplit, strengths: S
         sweeps[method].append({"strength": mult, **summarise(recs)})
         sweep_records += [r.with_(multiplier=mult) for r in recs]
     ctx.run.write_jsonl(FILES.sweep_replies.path(), sweep_records)
-    md = markdown(["method", "x chosen strength", "accuracy %", "median perplexity", "distinct-2"],
-                  [[k, p["strength"], p["accuracy"], p["median_perplexity"], p["distinct_2"]]
+    md = markdown(["method", "x chosen strength", "accuracy %", "median perplexity", "distinct-2", "top opening %"],
+                  [[k, p["strength"], p["accuracy"], p["median_perplexity"], p["distinct_2"], p["top_opening"]]
                    for k, pts in sweeps.items() for p in pts])
     ctx.run.write_text(FILES.sweep.path(), md)
     base = summarise([r for rs in _replies_of(headline if same_prompts else comp,

@@ -57,3 +57,33 @@ def test_replies_sharing_a_prompt_score_as_they_would_alone(emo_tiny, make_rando
 
     whole = reply_perplexity(NoPrefix(emo_tiny), [prompt] * len(replies), replies, batch_size=3)
     assert whole == pytest.approx(alone, rel=1e-4)
+
+
+def test_diversity_across_replies_sees_a_collapse_onto_one_opening():
+    from circuits.evaluation.fluency import corpus_distinct_2, opening, top_opening_share
+
+    assert opening("Ugh, the stale, grubby routine.") == ("ugh", "the", "stale")
+    same = ["Ugh, the stale bread.", "ugh the stale milk", "UGH! The stale, old cheese.", "Fine, thanks."]
+    assert top_opening_share(same) == pytest.approx(75.0)
+    assert top_opening_share(["a b c", "d e f"]) == 50.0 and top_opening_share([]) == 0.0
+    # "a b" twice among 4 bigrams (a b, b c, a b, b d): 3 unique / 4
+    assert corpus_distinct_2(["a b c", "a b d"]) == pytest.approx(0.75)
+    assert corpus_distinct_2(["one"]) == 1.0
+
+
+def test_summarise_reports_diversity_per_target_averaged():
+    from circuits.evaluation.fluency import corpus_distinct_2
+    from circuits.evaluation.records import JudgedReply
+    from circuits.modulation.comparison import summarise
+
+    def rec(target, text):
+        return JudgedReply("s", "t", "positive", target, target, text, 3, True, perplexity=1.0, distinct_2=1.0,
+                           longest_repeat=0)
+
+    recs = [rec("anger", "I am furious about the delay."), rec("anger", "I am furious about the fee."),
+            rec("fear", "What if it fails?"), rec("fear", "I am scared.")]
+    s = summarise(recs)
+    assert s["top_opening"] == pytest.approx((100.0 + 50.0) / 2)  # anger collapsed on one opening, fear did not
+    anger = corpus_distinct_2(["I am furious about the delay.", "I am furious about the fee."])
+    fear = corpus_distinct_2(["What if it fails?", "I am scared."])
+    assert s["corpus_distinct_2"] == pytest.approx((anger + fear) / 2, abs=1e-4)
