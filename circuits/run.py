@@ -340,7 +340,9 @@ def multirun(argv: Sequence[str]) -> int:
 
 
 def is_multirun(argv: Sequence[str]) -> bool:
-    return any(a in ("-m", "--multirun") for a in argv)
+    from circuits.sweep import MULTIRUN_FLAGS
+
+    return any(a in MULTIRUN_FLAGS for a in argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

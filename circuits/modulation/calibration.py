@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from circuits.modulation.comparison import Comparison, Setting, _rank, choose, summarise
+from circuits.modulation.comparison import Comparison, Setting, _rank, choose, summarise, within_limit
 from circuits.vocab import Method, Search
 
 Key = tuple[Method, str]
@@ -77,7 +77,7 @@ def calibrate(comp: Comparison, candidates: Mapping[Key, Sequence[Any]], limit: 
                 for key, results in stats.items()}
         n = min(total, n * rate)
     beyond = {key: [i for i in range(len(candidates[key])) if i not in results]
-              for key, results in stats.items() if not any(_within(r, limit) for r in results.values())}
+              for key, results in stats.items() if not any(within_limit(r, limit) for r in results.values())}
     beyond = {key: dropped for key, dropped in beyond.items() if dropped}
     if beyond:
         for key, results in _measure(comp, candidates, beyond, seen, total, "calibrating: dropped candidates").items():
@@ -101,11 +101,6 @@ def _measure(comp: Comparison, candidates: Mapping[Key, Sequence[Any]], pool: Ma
             seen[key][i] = max(seen[key][i], n)
         out[key] = {i: st for i, (_, st) in zip(idx, stats[key])}
     return out
-
-
-def _within(stats: dict, limit: float) -> bool:
-    ppl = stats["median_perplexity"]
-    return ppl is not None and ppl <= limit
 
 
 def fluency_limit(comp: Comparison, emotions: Sequence[str], factor: float) -> tuple[float, dict]:

@@ -157,6 +157,12 @@ def _rank(stats: dict, limit: float) -> tuple:
     """Sort key of the rule (smaller is better): within the limit first, by accuracy then
     perplexity; then the rest by perplexity."""
     ppl = stats["median_perplexity"]
-    if ppl is not None and ppl <= limit:
+    if within_limit(stats, limit):
         return (0, -stats["accuracy"], ppl)
     return (1, ppl if ppl is not None else float("inf"), 0.0)
+
+
+def within_limit(stats: dict, limit: float) -> bool:
+    """Whether some replies' median perplexity stays within the fluency limit."""
+    ppl = stats["median_perplexity"]
+    return ppl is not None and ppl <= limit
