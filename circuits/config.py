@@ -91,8 +91,9 @@ class ComputeConfig:
 
 @dataclass
 class JudgeConfig:
-    kind: JudgeKind = JudgeKind.OFFLINE
-    """offline (the shipped classifier), keyword, nrc (the NRC lexicon), hf (a Hugging Face
+    kind: JudgeKind = JudgeKind.HYBRID
+    """hybrid (the default: the shipped classifier inside a reader's rules), offline (the
+    classifier alone), keyword, nrc (the NRC lexicon), hf (a Hugging Face
     emotion classifier) or llm (a chat model asked for the label)."""
     hf_model: str = "j-hartmann/emotion-english-distilroberta-base"
     """The classifier of ``kind=hf`` (a Hugging Face name or a local directory)."""

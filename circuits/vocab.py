@@ -103,10 +103,12 @@ class DType(Choice):
 class JudgeKind(Choice):
     """Which judge labels replies (:mod:`circuits.evaluation.judges`)."""
 
+    HYBRID = "hybrid"
+    """The default: the offline classifier inside a reader's rules (cues, negation, loops)."""
     OFFLINE = "offline"
     """The project's TF-IDF + logistic-regression classifier, shipped beside emo-tiny."""
     KEYWORD = "keyword"
-    """A short hand-written cue list: a transparent baseline."""
+    """Cue words (negation- and formula-aware): a transparent baseline."""
     NRC = "nrc"
     """Counts of NRC Emotion Lexicon associations: an independent cross-check."""
     HF = "hf"

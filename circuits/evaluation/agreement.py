@@ -6,7 +6,7 @@ every control method (and garbled ones), each labelled by reading it, blind to i
 and target, by the rule in ``circuits/data/labels/RULES.md``. Half of them (by a hash of the id)
 are *held out*: a judge may be tuned on the others, never on those.
 
-``python -m circuits.evaluation.agreement [--judges offline,keyword,nrc,llm] [--split heldout]``
+``python -m circuits.evaluation.agreement [--judges hybrid,offline,keyword,nrc,llm] [--split heldout]``
 prints, for every judge, its agreement with the reader overall, per model, per hand label
 (recall: of the replies the reader gave label L, the share the judge called L), Cohen's kappa,
 and how often it calls a reply emotional that the reader found neutral; it writes the same to
@@ -146,7 +146,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from circuits.vocab import JudgeKind
 
     ap = argparse.ArgumentParser(prog="python -m circuits.evaluation.agreement", description=__doc__.split("\n\n")[0])
-    ap.add_argument("--judges", default="offline,keyword,nrc", help="comma-separated judge kinds")
+    ap.add_argument("--judges", default="hybrid,offline,keyword,nrc", help="comma-separated judge kinds")
     ap.add_argument("--split", choices=["all", *SPLITS], default="all")
     ap.add_argument("--hf-model", default=None, help="the classifier of the hf judge (default: judge.hf_model's)")
     ap.add_argument("--llm-model", default="smollm2-135m-instruct", help="the chat model of the llm judge")

@@ -4,11 +4,14 @@ Emotion-expression accuracy is the share of replies whose label equals the targe
 Every judge implements :class:`Judge` and returns one of :data:`~circuits.emotions.JUDGE_LABELS`
 per reply (six emotions + ``neutral``). Offline judges ship here:
 
+- ``hybrid``: the default; the offline classifier inside a reader's rules (loops say nothing,
+  an emotion needs a cue of it, negations and politeness formulas carry none). It agrees with
+  the hand-labelled replies where the classifier alone does not (SmolLM2's free text).
 - ``offline``: the project's classifier (:mod:`circuits.evaluation.offline_judge`), trained on
-  held-out synthetic replies and shipped beside ``emo-tiny``; the default.
+  held-out synthetic replies and shipped beside ``emo-tiny``.
 - ``nrc``: counts of NRC Emotion Lexicon associations (the ``nrclex`` package's word list),
   an independent signal used to cross-check the offline judge.
-- ``keyword``: a short hand-written cue list; a transparent baseline.
+- ``keyword``: the cue words of :mod:`circuits.evaluation.cues` alone; a transparent baseline.
 
 The field's judges, for users with the weights or a network, are in
 :mod:`circuits.evaluation.field_judges`: ``hf`` (a Hugging Face emotion classifier) and ``llm``
@@ -26,6 +29,7 @@ from functools import lru_cache
 from typing import Protocol
 
 from circuits.emotions import EMOTIONS, NEUTRAL
+from circuits.evaluation.cues import cue_counts, readable
 from circuits.vocab import JudgeKind
 
 
@@ -53,32 +57,51 @@ def _vote(counts: Counter[str]) -> str:
 
 
 class KeywordJudge:
-    """Counts cue words per emotion; the label with most cues wins, no cue means neutral."""
+    """Counts cue words per emotion (:mod:`circuits.evaluation.cues`: negated cues and politeness
+    formulas do not count); the label with most cues wins, no cue means neutral."""
 
     name = "keyword"
-    CUES: dict[str, tuple[str, ...]] = {
-        "anger": ("angry", "anger", "furious", "fuming", "outrage", "outrageous", "infuriat", "unacceptable",
-                  "livid", "how dare", "irritat", "annoy", "mad", "rage", "blood boil"),
-        "sadness": ("sad", "sadness", "heartbroken", "tears", "cry", "crying", "hurts", "down", "gloomy",
-                    "miserable", "sorrow", "grief", "lonely", "depress", "unhappy", "low"),
-        "happiness": ("happy", "happiness", "delighted", "wonderful", "joy", "glad", "great", "thrilled",
-                      "made my day", "fantastic", "love", "cheerful", "excited", "pleased"),
-        "fear": ("afraid", "fear", "scared", "terrif", "dread", "nervous", "anxious", "frighten", "panic",
-                 "worried", "shaking", "what if", "uneasy"),
-        "surprise": ("surprise", "wow", "no way", "never expected", "unexpected", "did not see", "didn't see",
-                     "astonish", "shocked", "amazed", "whoa", "unbelievable", "out of nowhere"),
-        "disgust": ("disgust", "gross", "revolting", "vile", "sick", "nauseat", "repuls", "stomach turn",
-                    "yuck", "filthy", "nasty", "appalling"),
-    }
 
     def classify(self, texts: Sequence[str]) -> list[str]:
+        return [_vote(cue_counts(text)) for text in texts]
+
+
+class HybridJudge:
+    """The default judge: a reader's rules around the offline classifier.
+
+    A reply that is mostly loop (:func:`~circuits.evaluation.cues.readable`) is neutral. Otherwise,
+    on its readable words, the offline classifier's label stands when it is confident
+    (``threshold``) and the text carries a cue of that emotion; else the cues decide (ties broken
+    by the classifier's probabilities), and no cue means neutral. The classifier knows the
+    testbed's phrasings; the cues keep it from naming an emotion in text that expresses none (a
+    template's opening without its feeling, refusals, advice, politeness formulas).
+    """
+
+    name = "hybrid"
+
+    def __init__(self, threshold: float = 0.8, max_loop: float = 0.5) -> None:
+        from circuits.evaluation.offline_judge import load_offline_judge
+
+        self.classifier = load_offline_judge()
+        self.threshold, self.max_loop = threshold, max_loop
+
+    def classify(self, texts: Sequence[str]) -> list[str]:
+        if not texts:
+            return []
+        parts = [readable(t) for t in texts]
+        probs = self.classifier.probabilities([words or "." for words, _ in parts])
+        labels = self.classifier.labels
         out = []
-        for text in texts:
-            low = " " + " ".join(words(text)) + " "
-            counts: Counter[str] = Counter()
-            for emotion, cues in self.CUES.items():
-                counts[emotion] = sum(low.count(" " + cue) for cue in cues)
-            out.append(_vote(+counts))
+        for (words, loop), p in zip(parts, probs):
+            counts = cue_counts(words) if loop < self.max_loop else Counter()
+            best = labels[int(p.argmax())]
+            if counts[best] and p.max() >= self.threshold:
+                out.append(best)
+            elif not counts:
+                out.append(NEUTRAL)
+            else:
+                top = max(counts.values())
+                out.append(max((e for e in EMOTIONS if counts[e] == top), key=lambda e: p[labels.index(e)]))
         return out
 
 
@@ -147,6 +170,7 @@ def _llm(llm_model: str = "smollm2-135m-instruct", **_) -> Judge:
 JUDGES: dict[JudgeKind, Callable[..., Judge]] = {
     JudgeKind.OFFLINE: lambda **_: _offline(),
     JudgeKind.KEYWORD: lambda **_: KeywordJudge(),
+    JudgeKind.HYBRID: lambda **_: HybridJudge(),
     JudgeKind.NRC: lambda **_: NRCJudge(),
     JudgeKind.HF: _hf,
     JudgeKind.LLM: _llm,
@@ -155,7 +179,7 @@ JUDGES: dict[JudgeKind, Callable[..., Judge]] = {
 a new judge: a :class:`~circuits.vocab.JudgeKind` member and a factory here)."""
 
 
-def make_judge(kind: JudgeKind | str = JudgeKind.OFFLINE, **options) -> Judge:
+def make_judge(kind: JudgeKind | str = JudgeKind.HYBRID, **options) -> Judge:
     """The judge of ``kind`` (a :class:`~circuits.vocab.JudgeKind` or its value), with the
     options its factory takes (``hf_model``, ``llm_model``, ``device``)."""
     return JUDGES[JudgeKind[kind] if isinstance(kind, str) else kind](**options)

@@ -18,7 +18,7 @@ from circuits.vocab import JudgeKind, Method
 def test_every_judge_kind_has_a_factory_and_labels_from_the_judge_labels():
     """(The field's judges, which need weights, are tested with tiny models in test_field_judges.)"""
     assert set(JUDGES) == set(JudgeKind)
-    for kind in (JudgeKind.OFFLINE, JudgeKind.KEYWORD, JudgeKind.NRC):
+    for kind in (JudgeKind.HYBRID, JudgeKind.OFFLINE, JudgeKind.KEYWORD, JudgeKind.NRC):
         judge = make_judge(kind)
         assert judge.name == kind.value and make_judge(kind.value).name == judge.name
         labels = judge.classify(["I am so happy and delighted today!", "The meeting is at ten."])
