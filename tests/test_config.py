@@ -43,6 +43,8 @@ def test_pretrained_name_maps_to_pretrained_group():
         (["experiment.stages=[smoke,dance]"], "'dance'"),
         (["judge.kind=oracle"], "'oracle'"),
         (["model.template=shout"], "'shout'"),
+        (["model.backend=jax"], "'jax'"),
+        (["model.backend=bridge"], "emo-tiny exists only as a HookedTransformer"),
         (["seed=abc"], "seed"),
         (["steering.layers=[1,7]"], "layer 7"),
         (["reference.segment=[2,9]"], "layer 9"),

@@ -107,12 +107,14 @@ def fuse_activations(tl_model: Any) -> None:
             mlp.act_fn = _gelu_tanh
 
 
-class TLBackend:
-    """A ``HookedTransformer`` as a :class:`~circuits.model.backend.Backend`.
+class HookPointBackend:
+    """What every backend built on TransformerLens hook points shares: the tokenizer and its chat
+    template, hooks by site (:func:`hook_point`) on ``self.tl`` (anything with TransformerLens'
+    ``hooks(fwd_hooks=...)`` and ``hook_dict``), and the architecture numbers.
 
     Args:
         name: the model's name in configs and artifacts.
-        tl_model: the underlying ``HookedTransformer`` (kept in eval mode).
+        tl_model: the underlying model (kept in eval mode, gradients off).
         tokenizer: a Hugging Face tokenizer with a chat template.
         stop_token_ids: tokens that end a reply (end of turn, end of text).
     """
@@ -135,17 +137,8 @@ class TLBackend:
             d_vocab=cfg.d_vocab,
             n_ctx=cfg.n_ctx,
         )
-        self.supports_prefix_cache = True
         for p in self.tl.parameters():
             p.requires_grad_(False)
-        optimize_layout(self.tl)
-        fuse_activations(self.tl)
-        from circuits.model.fast_decode import fast_decoding_supported, install_fast_attention
-
-        # Incremental decoding skips TransformerLens' per-step copying where the model allows it.
-        self.fast_decoding = fast_decoding_supported(self.tl)
-        if self.fast_decoding:
-            install_fast_attention(self.tl)
 
     # --- text ---------------------------------------------------------------------------------
     def render_chat(self, messages: Sequence[dict[str, str]], add_generation_prompt: bool = True) -> str:
@@ -196,11 +189,53 @@ class TLBackend:
 
     @property
     def device(self) -> torch.device:
-        return self.tl.W_E.device
+        return self.tl.W_E.device if hasattr(self.tl, "W_E") else next(self.tl.parameters()).device
 
     @property
     def dtype(self) -> torch.dtype:
-        return self.tl.W_E.dtype
+        return self.tl.W_E.dtype if hasattr(self.tl, "W_E") else next(self.tl.parameters()).dtype
+
+    def last_logits(
+        self,
+        tokens: Int[Tensor, "batch pos"],
+        attention_mask: Int[Tensor, "batch pos"],
+        kv_cache: KVCache | None = None,
+    ) -> Float[Tensor, "batch d_vocab"]:
+        """Logits at the last position only: the unembedding is applied to one position, which
+        saves most of a prefill's memory and time for large vocabularies."""
+        return self.tail_logits(tokens, attention_mask, 1, kv_cache)[:, 0, :]
+
+    @contextlib.contextmanager
+    def hooks(self, hooks: Sequence[tuple[Site, HookFn]]) -> Iterator[HookPointBackend]:
+        """Attach ``hooks`` for the duration of the block; they are removed even if it raises.
+
+        Contexts nest: an inner context removes only its own hooks.
+        """
+        fwd = [(hook_point(site), _SiteHook(fn)) for site, fn in hooks]
+        with self.tl.hooks(fwd_hooks=fwd):
+            yield self
+
+    def n_active_hooks(self) -> int:
+        """How many forward hooks are attached right now (0 between interventions)."""
+        unique = {id(hp): hp for hp in self.tl.hook_dict.values()}  # the bridge lists a hook point under aliases too
+        return sum(len(hp.fwd_hooks) for hp in unique.values())
+
+
+class TLBackend(HookPointBackend):
+    """A ``HookedTransformer`` as a :class:`~circuits.model.backend.Backend` (the arguments of
+    :class:`HookPointBackend`), with its fast paths: prefix caches and the fast decoding cache."""
+
+    def __init__(self, name: str, tl_model: Any, tokenizer: Any, stop_token_ids: Sequence[int]):
+        super().__init__(name, tl_model, tokenizer, stop_token_ids)
+        self.supports_prefix_cache = True
+        optimize_layout(self.tl)
+        fuse_activations(self.tl)
+        from circuits.model.fast_decode import fast_decoding_supported, install_fast_attention
+
+        # Incremental decoding skips TransformerLens' per-step copying where the model allows it.
+        self.fast_decoding = fast_decoding_supported(self.tl)
+        if self.fast_decoding:
+            install_fast_attention(self.tl)
 
     def forward(
         self,
@@ -221,16 +256,6 @@ class TLBackend:
             stop_at_layer=stop_at_layer,
             return_type="logits",
         )
-
-    def last_logits(
-        self,
-        tokens: Int[Tensor, "batch pos"],
-        attention_mask: Int[Tensor, "batch pos"],
-        kv_cache: KVCache | None = None,
-    ) -> Float[Tensor, "batch d_vocab"]:
-        """Logits at the last position only: the unembedding is applied to one position, which
-        saves most of a prefill's memory and time for large vocabularies."""
-        return self.tail_logits(tokens, attention_mask, 1, kv_cache)[:, 0, :]
 
     def tail_logits(
         self,
@@ -358,20 +383,6 @@ class TLBackend:
         for entry in cache.entries:
             entry.past_keys, entry.past_values = entry.past_keys[rows], entry.past_values[rows]
         cache.previous_attention_mask = cache.previous_attention_mask[rows]
-
-    @contextlib.contextmanager
-    def hooks(self, hooks: Sequence[tuple[Site, HookFn]]) -> Iterator[TLBackend]:
-        """Attach ``hooks`` for the duration of the block; they are removed even if it raises.
-
-        Contexts nest: an inner context removes only its own hooks.
-        """
-        fwd = [(hook_point(site), _SiteHook(fn)) for site, fn in hooks]
-        with self.tl.hooks(fwd_hooks=fwd):
-            yield self
-
-    def n_active_hooks(self) -> int:
-        """How many forward hooks are attached right now (0 between interventions)."""
-        return sum(len(hp.fwd_hooks) for hp in self.tl.hook_dict.values())
 
     # --- weights ------------------------------------------------------------------------------
     def mlp_out_weight(self, site: NeuronsSite) -> Float[Tensor, "d_mlp d_model"]:

