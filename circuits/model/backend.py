@@ -6,9 +6,11 @@ key-value cache, temporary hooks on typed :mod:`circuits.sites`, and read access
 weights the analytic methods need. A backend maps each site to a hook point of its own
 implementation; nothing outside ``circuits/model/`` knows how.
 
-:class:`~circuits.model.hooked.TLBackend` (TransformerLens' ``HookedTransformer``) is the
-implementation; a second backend is one new module in ``circuits/model/`` that implements this
-Protocol, plus a line in :func:`circuits.model.loading.load_model`.
+Two implementations: :class:`~circuits.model.hooked.TLBackend` (TransformerLens' ``HookedTransformer``,
+the default, with the fast paths) and :class:`~circuits.model.bridge.BridgeBackend` (its
+``TransformerBridge``: the ``transformers`` model with the same hook points; ``model.backend=bridge``).
+Another backend is one new module in ``circuits/model/`` that implements this Protocol, plus a
+line in :func:`circuits.model.loading.load_model`.
 
 The hook protocol: a hook is ``fn(activation) -> replacement | None`` (:data:`HookFn`), attached
 with ``with model.hooks([(site, fn), ...]):`` and removed when the block ends, even if it raises.

@@ -444,3 +444,51 @@ def test_output_weights_are_the_hugging_face_weights(pair):
         if HAS_HOOKED:
             assert torch.equal(bridge.mlp_out_weight(NeuronsSite(layer)), pair.hooked.mlp_out_weight(NeuronsSite(layer)))
             assert torch.equal(bridge.attn_out_weight(HeadsSite(layer)), pair.hooked.attn_out_weight(HeadsSite(layer)))
+
+
+def test_bad_bridge_requests_are_one_clear_line():
+    from circuits.errors import UserError
+    from circuits.model.loading import load_model
+
+    with pytest.raises(UserError, match="not available offline") as info:
+        load_model("not-a-real/model-xyz", backend="bridge")
+    assert "\n" not in str(info.value)
+    with pytest.raises(UserError, match="emo-tiny exists only as a HookedTransformer"):
+        load_model("emo-tiny", backend="bridge")
+    with pytest.raises(UserError, match="unknown backend 'jax'"):
+        load_model("emo-tiny", backend="jax")
+
+
+@needs_smollm2
+def test_the_transformers_cache_is_verified_and_rewritten_when_damaged(tmp_path, monkeypatch, caplog):
+    """SmolLM2's ``transformers`` checkpoint (what the bridge wraps) is written atomically, its
+    sha256 checked on every load, and written again when it does not match (here the GGUF read
+    is replaced by the tiny Llama, to keep the test fast)."""
+    from circuits.model import smollm2
+
+    monkeypatch.setenv("CIRCUITS_CACHE", str(tmp_path))
+    reads = []
+
+    def read_gguf():
+        reads.append(1)
+        return _tiny_llama()
+
+    monkeypatch.setattr(smollm2, "load_reference_hf_model", read_gguf)
+    first, _ = smollm2.load_smollm2_hf()
+    again, _ = smollm2.load_smollm2_hf()
+    assert reads == [1]
+    path = smollm2.hf_cache_path()
+    assert [p.name for p in path.parent.iterdir()] == [path.name], "no temporary directories left behind"
+    weights = path / smollm2.WEIGHTS_FILE
+    # A new, shorter file (not the same file cut short: the loaded models map theirs into memory).
+    data = weights.read_bytes()
+    weights.unlink()
+    weights.write_bytes(data[:-100])
+    with caplog.at_level("WARNING"):
+        rebuilt, _ = smollm2.load_smollm2_hf()
+    assert reads == [1, 1] and "damaged" in caplog.text
+    reference, _ = _tiny_llama()
+    for name, model in (("first", first), ("again", again), ("rebuilt", rebuilt)):
+        state = model.state_dict()
+        differ = [k for k, v in reference.state_dict().items() if not torch.equal(state[k], v)]
+        assert not differ, (name, differ)
