@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml scripts/install.sh
 
 install: $(STAMP) ## create .venv (unless a virtualenv is active) and install circuits (CPU torch unless torch is present)
 
-test: $(STAMP) ## run the test suite (offline, CPU, < 10 min on 2 cores)
+test: $(STAMP) ## run the test suite (offline, CPU, ~11 min on 2 cores)
 	$(OFFLINE) $(PY) -m pytest -q --durations=15
 
 TL4_STAMP := .venv-tl4/.circuits-tl4-installed
