@@ -6,9 +6,9 @@ project's splits, one per theme; short replies):
   directions (cosine >= 0.9999 at every read-out, for every emotion), the same judged prompting and
   steering accuracy, the same replies;
 - ``experiment=modulate`` (adds components, circuits and the control comparison at fixed
-  strengths): the same directions and the same judged accuracy for every method. It takes about
-  half an hour on two cores (the bridge has no prefix caches), so it runs when
-  ``CIRCUITS_BRIDGE_MODULATE=1`` is set.
+  strengths): the same directions and the same judged accuracy for every method. It runs the
+  heavy stages twice on SmolLM2 (on the bridge without prefix caches), far longer than the test
+  suite, so it runs when ``CIRCUITS_BRIDGE_MODULATE=1`` is set.
 """
 
 from __future__ import annotations
@@ -103,7 +103,7 @@ def directions_runs(tmp_path_factory):
 @pytest.fixture(scope="module")
 def modulate_runs(tmp_path_factory):
     if os.environ.get("CIRCUITS_BRIDGE_MODULATE") != "1":
-        pytest.skip("about half an hour on two cores: set CIRCUITS_BRIDGE_MODULATE=1 to run it")
+        pytest.skip("runs the heavy stages twice on SmolLM2: set CIRCUITS_BRIDGE_MODULATE=1 to run it")
     return _run_both(tmp_path_factory, ["experiment=modulate", *SMALL_MODULATE])
 
 
