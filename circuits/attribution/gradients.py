@@ -43,7 +43,14 @@ def attribution_patching(
     mean_z: Tensor | None = None,
     mean_post: Tensor | None = None,
 ) -> Attribution:
-    """Mean estimated drop of ``<resid_final[-1], direction>`` per head and per neuron."""
+    """Mean estimated drop of ``<resid_final[-1], direction>`` per head and per neuron.
+
+    On a backend whose backward pass through padding is not finite (``padded_backward_ok`` False:
+    the bridge, where padding queries attend to nothing and the softmax's backward gives NaN that
+    reaches every position), the batch is taken in groups of equal length, without padding;
+    with ``resample`` ablation each row is then paired within its group."""
+    if not getattr(model, "padded_backward_ok", True) and bool((batch.attention_mask == 0).any()):
+        return _by_length(model, batch, direction, ablation, mean_z, mean_post)
     L = model.info.n_layers
     zs = [Record(grad=True) for _ in range(L)]
     posts = [Record(grad=True) for _ in range(L)]
@@ -74,3 +81,19 @@ def attribution_patching(
             base_a = torch.roll(a, 1, dims=0) * mask[:, :, None]
         neurons.append(-((base_a - a) * ga).sum(dim=1).sum(0) / B)
     return Attribution(torch.stack(heads).float().cpu(), torch.stack(neurons).float().cpu())
+
+
+def _by_length(model: Backend, batch: TokenBatch, direction: Tensor, ablation: Ablation,
+               mean_z: Tensor | None, mean_post: Tensor | None) -> Attribution:
+    """:func:`attribution_patching` over groups of rows of equal length (no padding), averaged."""
+    lengths = batch.attention_mask.sum(dim=1)
+    heads = neurons = None
+    for n in sorted(set(lengths.tolist())):
+        rows = (lengths == n).nonzero().flatten()
+        part = TokenBatch(batch.tokens[rows][:, batch.tokens.shape[1] - n:],
+                          batch.attention_mask[rows][:, batch.tokens.shape[1] - n:])
+        a = attribution_patching(model, part, direction, ablation, mean_z, mean_post)
+        w = len(rows) / len(batch)
+        heads = a.heads * w if heads is None else heads + a.heads * w
+        neurons = a.neurons * w if neurons is None else neurons + a.neurons * w
+    return Attribution(heads, neurons)

@@ -103,7 +103,7 @@ class Record:
         self.value: Tensor | None = None
         self.values: list[Tensor] = []
 
-    def __call__(self, activation: Tensor) -> None:
+    def __call__(self, activation: Tensor) -> Tensor | None:
         if self.grad:
             activation.retain_grad()
         x = activation[:, -1] if self.last else activation
@@ -119,6 +119,10 @@ class Record:
             self.value = x
         if self.stop:
             raise StopForward
+        # Handing the activation back makes it the tensor the model computes on: a backend that
+        # shows a hook a converted view (the bridge's [batch pos head d_head] z) otherwise carries
+        # on with its own tensor, and the gradient never reaches the one kept here.
+        return activation if self.grad else None
 
 
 def stop_layer(sites: Iterable[Site]) -> int:

@@ -69,6 +69,9 @@ class BridgeBackend(HookPointBackend):
         super().__init__(name, bridge, tokenizer, stop_token_ids)
         self.supports_prefix_cache = False
         self.fast_decoding = False
+        # A padding query attends to no key; the bridge zeroes its pattern in the forward pass,
+        # but the softmax's backward pass still gives NaN there, and it spreads to every position.
+        self.padded_backward_ok = False
         log.info("%s on the bridge backend: no frozen prefix caches, so the same-layer head sweep and "
                  "perplexity scoring take their plain paths; passes that start mid-model run from the "
                  "embedding and replace the residual", name)

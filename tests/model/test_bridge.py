@@ -492,3 +492,18 @@ def test_the_transformers_cache_is_verified_and_rewritten_when_damaged(tmp_path,
         state = model.state_dict()
         differ = [k for k, v in reference.state_dict().items() if not torch.equal(state[k], v)]
         assert not differ, (name, differ)
+
+
+def test_gradients_reach_every_site(pair):
+    """Attribution patching (a backward pass through hooks on z and the MLP activations) works on
+    the bridge and agrees with HookedTransformer's."""
+    from circuits.attribution.gradients import attribution_patching
+
+    g = torch.Generator().manual_seed(3)
+    direction = torch.randn(pair.bridge.info.d_model, generator=g)
+    got = attribution_patching(pair.bridge, pair.bridge.pad(pair.ids), direction)
+    assert got.heads.abs().sum() > 0 and got.neurons.abs().sum() > 0
+    assert pair.bridge.n_active_hooks() == 0
+    if HAS_HOOKED:
+        want = attribution_patching(pair.hooked, pair.hooked.pad(pair.ids), direction)
+        assert _close(got.heads, want.heads) and _close(got.neurons, want.neurons)
