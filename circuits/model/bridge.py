@@ -183,10 +183,7 @@ class BridgeBackend(HookPointBackend):
         return self._bias_or_zeros(self.tl.blocks[site.layer].attn, "b_O")
 
     def _bias_or_zeros(self, module: Any, name: str) -> Tensor:
-        try:
-            bias = getattr(module, name)
-        except AttributeError:
-            bias = None
+        bias = getattr(module, name, None)
         if bias is None:
             return torch.zeros(self.info.d_model, dtype=self.dtype, device=self.device)
         return bias

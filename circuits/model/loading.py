@@ -42,12 +42,17 @@ class ModelSpec:
     description: str
 
 
+def _only_hooked(name: str, backend: BackendKind) -> None:
+    """emo-tiny has no Hugging Face model for the bridge to wrap."""
+    if name == "emo-tiny" and backend is not BackendKind.HOOKED:
+        raise UserError("emo-tiny exists only as a HookedTransformer: use model.backend=hooked (the bridge "
+                        "backend wraps Hugging Face models, e.g. model=smollm2-135m-instruct)")
+
+
 def _load_emo_tiny(device: str, dtype: torch.dtype, backend: BackendKind) -> TLBackend:
     from circuits.model.emo_tiny import load_emo_tiny
 
-    if backend is not BackendKind.HOOKED:
-        raise UserError("emo-tiny exists only as a HookedTransformer: use model.backend=hooked (the bridge "
-                        "backend wraps Hugging Face models, e.g. model=smollm2-135m-instruct)")
+    _only_hooked("emo-tiny", backend)
     return load_emo_tiny(device=device, dtype=dtype)
 
 
@@ -84,8 +89,7 @@ def check_model_name(name: str, trust_remote_code: bool = False,
     its own code unless ``trust_remote_code`` allows it. The bridge backend takes any Hugging
     Face model id (checked when it loads)."""
     if name in EMBEDDED:
-        if name == "emo-tiny" and backend is not BackendKind.HOOKED:
-            _load_emo_tiny("cpu", torch.float32, backend)
+        _only_hooked(name, backend)
         return
     if backend is BackendKind.BRIDGE:
         return

@@ -231,6 +231,7 @@ def _publish(target: Path, fill: Any) -> None:
         try:
             os.replace(tmp, target)
         except OSError:
+            # Another process published the same cache first; its copy is as good as ours.
             if not target.is_dir() or not any(target.iterdir()):
                 raise
             shutil.rmtree(tmp, ignore_errors=True)
