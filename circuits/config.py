@@ -35,7 +35,10 @@ from circuits.vocab import (
 @dataclass
 class ModelConfig:
     name: str = "emo-tiny"
-    """emo-tiny, smollm2-135m-instruct, or a TransformerLens pretrained name."""
+    """emo-tiny, smollm2-135m-instruct, qwen2.5-coder-0.5b-instruct, gguf (with ``path``), or a
+    TransformerLens pretrained name."""
+    path: str | None = None
+    """The GGUF file of ``name: gguf`` (any local Llama, Qwen2 or Gemma 3 chat model)."""
     device: str = "auto"
     """auto (cuda when available, else cpu), cpu, cuda, cuda:N."""
     dtype: DType = DType.FLOAT32

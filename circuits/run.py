@@ -192,7 +192,12 @@ def run_dir_for(cfg: Config) -> Path:
     """``out_dir``, or ``outputs/<experiment>/<model>`` under the working directory."""
     if cfg.out_dir:
         return Path(cfg.out_dir)
-    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", cfg.model.name)
+    name = cfg.model.name
+    if name == "gguf" and cfg.model.path:
+        from circuits.model.gguf import model_name_for
+
+        name = model_name_for(cfg.model.path)
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", name)
     return Path.cwd() / "outputs" / cfg.experiment.name / slug
 
 

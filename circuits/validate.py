@@ -41,8 +41,8 @@ def validate(cfg: Config) -> None:
                 raise UserError(f"unknown emotion {e!r} in {key}: choose from {', '.join(EMOTIONS)}")
     _check_data(cfg)
     _check_positive(cfg)
-    check_model_name(cfg.model.name, cfg.model.trust_remote_code, cfg.model.backend)
-    n_layers = known_layers(cfg.model.name)
+    check_model_name(cfg.model.name, cfg.model.trust_remote_code, cfg.model.backend, cfg.model.path)
+    n_layers = known_layers(cfg.model.name, cfg.model.path)
     if n_layers is not None:
         validate_layers(cfg, n_layers)
 

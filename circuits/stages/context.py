@@ -75,11 +75,14 @@ class RunContext:
         from circuits.model.loading import load_model
         from circuits.validate import validate_layers
 
-        log.info("loading model %s", self.cfg.model.name)
+        log.info("loading model %s", self.cfg.model.path or self.cfg.model.name)
         m = self.cfg.model
         model = load_model(m.name, device=self.device, dtype=m.dtype, trust_remote_code=m.trust_remote_code,
-                           n_devices=m.n_devices, backend=m.backend)
+                           n_devices=m.n_devices, backend=m.backend, path=m.path)
         validate_layers(self.cfg, model.info.n_layers)
+        source = getattr(model, "source", None)
+        if source:
+            self.run.set_run_info(model_source=source)
         return model
 
     @cached_property

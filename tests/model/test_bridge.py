@@ -88,11 +88,11 @@ def _tiny_llama():
 
 def _hooked_from_hf(name, hf, tok):
     """The ``HookedTransformer`` backend on ``hf``'s weights, without weight processing."""
-    from circuits.model import smollm2
+    from circuits.model import gguf
     from circuits.model.hooked import TLBackend
 
-    fields, state_dict = smollm2.convert(hf)
-    tl = smollm2._build(fields, "cpu", torch.float32)
+    fields, state_dict = gguf.convert(hf, name)
+    tl = gguf._build(fields, "cpu", torch.float32)
     tl.load_and_process_state_dict(state_dict, fold_ln=False, center_writing_weights=False,
                                    center_unembed=False, fold_value_biases=False)
     return TLBackend(name, tl, tok, stop_token_ids(tok))
@@ -464,7 +464,7 @@ def test_the_transformers_cache_is_verified_and_rewritten_when_damaged(tmp_path,
     """SmolLM2's ``transformers`` checkpoint (what the bridge wraps) is written atomically, its
     sha256 checked on every load, and written again when it does not match (here the GGUF read
     is replaced by the tiny Llama, to keep the test fast)."""
-    from circuits.model import smollm2
+    from circuits.model import gguf, smollm2
 
     monkeypatch.setenv("CIRCUITS_CACHE", str(tmp_path))
     reads = []
@@ -479,7 +479,7 @@ def test_the_transformers_cache_is_verified_and_rewritten_when_damaged(tmp_path,
     assert reads == [1]
     path = smollm2.hf_cache_path()
     assert [p.name for p in path.parent.iterdir()] == [path.name], "no temporary directories left behind"
-    weights = path / smollm2.WEIGHTS_FILE
+    weights = path / gguf.WEIGHTS_FILE
     # A new, shorter file (not the same file cut short: the loaded models map theirs into memory).
     data = weights.read_bytes()
     weights.unlink()

@@ -16,7 +16,7 @@ import pytest
 import torch
 
 from circuits.errors import UserError
-from circuits.model import smollm2
+from circuits.model import gguf, smollm2
 from circuits.model.hooked import TLBackend
 
 pytestmark = [
@@ -142,7 +142,7 @@ def test_second_load_reads_only_the_cache(converted, monkeypatch: pytest.MonkeyP
 def test_cache_key_carries_the_format_version(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
     monkeypatch.setenv("CIRCUITS_CACHE", str(tmp_path))
     current = smollm2.cache_path()
-    monkeypatch.setattr(smollm2, "FORMAT_VERSION", smollm2.FORMAT_VERSION + 1)
+    monkeypatch.setattr(gguf, "FORMAT_VERSION", gguf.FORMAT_VERSION + 1)
     assert smollm2.cache_path() != current
     assert smollm2.cache_path().parent == tmp_path / "smollm2-135m-instruct"
 
@@ -170,14 +170,14 @@ def test_a_damaged_cache_is_converted_again_never_loaded(converted, tmp_path, mo
     shutil.copytree(cache, damaged_root)
     monkeypatch.setenv("CIRCUITS_CACHE", str(damaged_root))
     target = smollm2.cache_path()
-    weights = target / smollm2.WEIGHTS_FILE
+    weights = target / gguf.WEIGHTS_FILE
     data = bytearray(weights.read_bytes())
     data[-1] ^= 0xFF
     weights.write_bytes(bytes(data))
     rebuilt = []
-    monkeypatch.setattr(smollm2, "_write_cache", lambda path: rebuilt.append(path) or shutil.copytree(
+    monkeypatch.setattr(gguf, "_write_cache", lambda model, info, path: rebuilt.append(path) or shutil.copytree(
         cache / "smollm2-135m-instruct" / path.name, path))
-    with caplog.at_level(logging.WARNING, logger="circuits.model.smollm2"):
+    with caplog.at_level(logging.WARNING, logger="circuits.model.gguf"):
         again = smollm2.load_smollm2()
     assert rebuilt == [target] and any("is damaged" in r.message for r in caplog.records)
     for (name, p), (_, q) in zip(first.tl.named_parameters(), again.tl.named_parameters(), strict=True):
@@ -203,6 +203,6 @@ def test_an_interrupted_conversion_leaves_nothing_behind(tmp_path) -> None:
     live = tmp_path / f".v2-x.{os.getpid()}.tmp"
     for d in (orphan, live):
         d.mkdir()
-        (d / smollm2.WEIGHTS_FILE).write_bytes(b"partial")
-    smollm2._remove_orphans(target)
+        (d / gguf.WEIGHTS_FILE).write_bytes(b"partial")
+    gguf._remove_orphans(target)
     assert not orphan.exists() and live.exists()
