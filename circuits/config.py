@@ -285,6 +285,17 @@ class ModulateConfig:
 
 
 @dataclass
+class CompareConfig:
+    runs: list[str] = field(default_factory=lambda: [
+        "outputs/reproduce/emo-tiny",
+        "outputs/reproduce_real/smollm2-135m-instruct",
+        "outputs/reproduce_real/qwen2.5-coder-0.5b-instruct",
+    ])
+    """Finished run directories (stages directions and circuits at least; modulate for the
+    control table), relative to the working directory."""
+
+
+@dataclass
 class Config:
     experiment: ExperimentConfig = field(default_factory=ExperimentConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -301,6 +312,7 @@ class Config:
     components: ComponentsConfig = field(default_factory=ComponentsConfig)
     circuit: CircuitConfig = field(default_factory=CircuitConfig)
     modulate: ModulateConfig = field(default_factory=ModulateConfig)
+    compare: CompareConfig = field(default_factory=CompareConfig)
     emotions: list[str] = field(default_factory=lambda: list(EMOTIONS))
     seed: int = 0
     out_dir: str | None = None

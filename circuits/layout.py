@@ -131,6 +131,15 @@ class ModulateFiles(StageFiles):
 
 
 @dataclass(frozen=True)
+class CompareFiles(StageFiles):
+    models: Artifact = Artifact("compare/models", TABLE, "one row per model: depth landmarks, headline control")
+    control: Artifact = Artifact("compare/control", TABLE, "every model's control table, model x method")
+    depth: Artifact = Artifact("compare/depth.png", description="probes, importance, budget, cosines on relative depth")
+    cosines: Artifact = Artifact("compare/cosines.png", description="emotion x emotion direction cosines per model")
+    profiles: Artifact = Artifact("compare/profiles.json", description="what was read from each run")
+
+
+@dataclass(frozen=True)
 class SummaryFiles(StageFiles):
     summary: Artifact = Artifact("summary.md")
 
@@ -148,6 +157,7 @@ STEER = SteerFiles()
 COMPONENTS = ComponentsFiles()
 CIRCUITS = CircuitsFiles()
 MODULATE = ModulateFiles()
+COMPARE = CompareFiles()
 SUMMARY = SummaryFiles()
 REPORT = ReportFiles()
 
@@ -160,6 +170,7 @@ FILES: dict[StageName, StageFiles] = {
     StageName.COMPONENTS: COMPONENTS,
     StageName.CIRCUITS: CIRCUITS,
     StageName.MODULATE: MODULATE,
+    StageName.COMPARE: COMPARE,
     StageName.SUMMARY: SUMMARY,
     StageName.REPORT: REPORT,
 }

@@ -58,6 +58,8 @@ class StageName(Choice):
     """Sublayer importance, circuit assembly and circuit quality (stage 4)."""
     MODULATE = "modulate"
     """Controlling emotion from the neutral prompt, every method under one decoding (stage 5)."""
+    COMPARE = "compare"
+    """Finished runs of several models side by side on relative depth: one figure, one table."""
     SUMMARY = "summary"
     """One markdown summary of every table and figure of the run."""
     REPORT = "report"

@@ -22,9 +22,18 @@ def test_every_experiment_composes(name):
     assert cfg.experiment.stages
 
 
-@pytest.mark.parametrize("model", ["emo-tiny", "smollm2-135m-instruct"])
+@pytest.mark.parametrize("model", ["emo-tiny", "smollm2-135m-instruct", "qwen2.5-coder-0.5b-instruct"])
 def test_embedded_models_compose(model):
     assert compose([f"model={model}"]).model.name == model
+
+
+def test_a_model_sizing_applies_to_its_experiment_only():
+    """experiment=reproduce_real picks up sizing/reproduce_real--<model>.yaml when the model has one."""
+    qwen = compose(["experiment=reproduce_real", "model=qwen2.5-coder-0.5b-instruct"])
+    smol = compose(["experiment=reproduce_real"])
+    assert qwen.model.template.value == "user" and qwen.decoding.max_new_tokens == 24 and qwen.circuit.alphas == [0.5]
+    assert smol.model.name == "smollm2-135m-instruct" and smol.decoding.max_new_tokens == 32
+    assert compose(["model=qwen2.5-coder-0.5b-instruct"]).decoding.max_new_tokens == 48  # not outside it
 
 
 def test_pretrained_name_maps_to_pretrained_group():
@@ -55,6 +64,9 @@ def test_pretrained_name_maps_to_pretrained_group():
         (["modulate.reply_steps_grid=[]"], "modulate.reply_steps_grid"),
         (["modulate.reply_steps=-1"], "modulate.reply_steps"),
         (["data.source=study", "+data.nope=1"], "nope"),
+        (["model=gguf"], "model=gguf needs the file: add model.path=<file.gguf>"),
+        (["model=gguf", "model.path=/no/such/model.gguf"], "/no/such/model.gguf does not exist"),
+        (["model.path=/no/such/model.gguf"], "model.path is only for model=gguf"),
     ],
 )
 def test_bad_config_is_one_clear_user_error(overrides, fragment):

@@ -87,7 +87,7 @@ EMBEDDED: dict[str, ModelSpec] = {
     "qwen2.5-coder-0.5b-instruct": ModelSpec(
         "qwen2.5-coder-0.5b-instruct",
         24,
-        Template.SYSTEM,
+        Template.USER,
         _load_qwen_coder,
         "Qwen2.5-Coder-0.5B-Instruct from the opt-in qwen extra (GGUF in six PyPI pieces, assembled, verified)",
     ),

@@ -84,6 +84,9 @@ STAGES: dict[StageName, Stage] = _registry(
           COMMON + ("decoding", "judge", "elicit", "directions", "reference", "components", "circuit", "steering",
                     "modulate"), layout.MODULATE,
           requires=(S.CIRCUITS,), description="controlling emotion from the neutral prompt: five methods, one decoding"),
+    Stage(S.COMPARE, "circuits.stages.compare", ("compare",), layout.COMPARE, reads_run=True,
+          description="finished runs of several models side by side on relative depth: probes, importance, "
+                      "circuit budget, direction cosines, control"),
     Stage(S.SUMMARY, "circuits.stages.summary", ("model",), layout.SUMMARY, reads_run=True,
           description="one markdown summary of every table and figure in the run"),
     Stage(S.REPORT, "circuits.stages.report", ("model",), layout.REPORT, reads_run=True,

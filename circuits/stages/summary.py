@@ -130,7 +130,17 @@ def _modulate(run: RunReader, m: dict) -> list[str]:
     return out
 
 
-SECTIONS = {"elicit": _elicit, "directions": _directions, "steer": _steer, "components": _components, "circuits": _circuits, "modulate": _modulate}
+def _compare(run: RunReader, m: dict) -> list[str]:
+    """The cross-model view (experiment=compare)."""
+    return ["\n## Across models (relative depth = layer / layers)\n",
+            _read(run, L.COMPARE.models.file(".md")), "\n",
+            _fig(run, L.COMPARE.depth.path(), "probes, importance, circuit budget and cosines on relative depth"),
+            _fig(run, L.COMPARE.cosines.path(), "emotion direction cosines per model"),
+            "\nControl, every model:\n\n" + _read(run, L.COMPARE.control.file(".md"))]
+
+
+SECTIONS = {"elicit": _elicit, "directions": _directions, "steer": _steer, "components": _components,
+            "circuits": _circuits, "modulate": _modulate, "compare": _compare}
 """The summary's sections in order, by the metrics section they read."""
 
 
@@ -147,5 +157,5 @@ def build(run: RunReader, model_name: str) -> str:
 
 
 def run(ctx: RunContext) -> Path:
-    text = build(ctx.run, ctx.cfg.model.name)
+    text = build(ctx.run, str(ctx.run.info.get("model", ctx.cfg.model.name)))
     return ctx.run.write_text(L.SUMMARY.summary.path(), text)

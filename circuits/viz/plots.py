@@ -227,3 +227,51 @@ def loss_figure(losses: Sequence[float]):
     ax.set_title("emo-tiny training loss")
     ax.grid(alpha=0.3)
     return fig
+
+
+def depth_figure(profiles: Sequence, probe_bar: float):
+    """The cross-model view (:mod:`circuits.evaluation.crossmodel` profiles): four panels on relative depth, one line per model: probe accuracy, sublayer importance
+    (scaled to its peak), the circuits' budget share per layer, and the mean cosine between
+    different emotions' directions."""
+    plt = _plt()
+    fig, axes = plt.subplots(1, 4, figsize=(17, 3.8))
+    panels = [
+        ("probe", "held-out probe accuracy", "where probes separate the emotions"),
+        ("importance", "importance / peak", "sublayer importance"),
+        ("budget", "share of circuit nodes", "circuit budget per layer"),
+        ("cosine_curve", "mean cosine, different emotions", "direction cosine structure"),
+    ]
+    for ax, (key, ylabel, title) in zip(axes, panels):
+        for p in profiles:
+            pts = getattr(p, key)
+            xs = [d for d, _ in pts]
+            ys = np.array([v for _, v in pts], dtype=float)
+            if key == "importance" and ys.max() > 0:
+                ys = ys / ys.max()
+            ax.plot(xs, ys, marker="o", ms=3, label=f"{p.model} ({p.n_layers} layers)")
+        if key == "probe":
+            ax.axhline(probe_bar, color="grey", lw=0.8, ls="--")
+            ax.axhline(1 / 6, color="grey", lw=0.8, ls=":")
+        ax.set_xlim(0, 1)
+        ax.set_xlabel("relative depth (layer / layers)")
+        ax.set_ylabel(ylabel)
+        ax.set_title(title, fontsize=10)
+    axes[0].legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def cosines_figure(profiles: Sequence):
+    """Each model's emotion x emotion direction cosines (upper half of the network)."""
+    plt = _plt()
+    fig, axes = plt.subplots(1, len(profiles), figsize=(4.2 * len(profiles), 3.8), squeeze=False)
+    for ax, p in zip(axes[0], profiles):
+        im = ax.imshow(p.cosines, vmin=-1, vmax=1, cmap="RdBu_r")
+        ax.set_xticks(range(len(p.emotions)), [e[:4] for e in p.emotions], fontsize=8)
+        ax.set_yticks(range(len(p.emotions)), [e[:4] for e in p.emotions], fontsize=8)
+        ax.set_title(f"{p.model}\nmean off-diagonal {p.off_diagonal:+.2f}", fontsize=9)
+        for i in range(len(p.emotions)):
+            for j in range(len(p.emotions)):
+                ax.text(j, i, f"{p.cosines[i, j]:.2f}", ha="center", va="center", fontsize=6)
+    fig.colorbar(im, ax=axes[0].tolist(), shrink=0.8)
+    return fig
