@@ -1,7 +1,8 @@
 """How far each judge agrees with a careful reader: the hand-labelled replies and the agreement
 table.
 
-``circuits/data/labels/replies.jsonl`` holds replies of emo-tiny and SmolLM2-135M-Instruct under
+``circuits/data/labels/replies.jsonl`` holds replies of emo-tiny, SmolLM2-135M-Instruct and
+Qwen2.5-Coder-0.5B-Instruct under
 every control method (and garbled ones), each labelled by reading it, blind to its model, method
 and target, by the rule in ``circuits/data/labels/RULES.md``. Half of them (by a hash of the id)
 are *held out*: a judge may be tuned on the others, never on those.

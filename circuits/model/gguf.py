@@ -28,6 +28,7 @@ and verifies its file, then calls :func:`load_gguf`.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -137,6 +138,18 @@ class _Truncated(Exception):
     pass
 
 
+def _sha256(path: Path) -> str:
+    """The file's sha256, computed once per process for one version of the file (hashing a
+    multi-GB model takes seconds, and a run checks the file when it validates and when it loads)."""
+    st = path.stat()
+    return _sha256_of(str(path.resolve()), st.st_size, st.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=16)
+def _sha256_of(path: str, size: int, mtime_ns: int) -> str:
+    return sha256_file(Path(path))
+
+
 def inspect_gguf(path: str | Path, expected_sha256: str | None = None) -> GGUFInfo:
     """Check ``path`` is a whole GGUF file of a supported architecture (and, when given, that its
     sha256 is ``expected_sha256``) without parsing any tensor; raise a one-line :class:`UserError`
@@ -147,7 +160,7 @@ def inspect_gguf(path: str | Path, expected_sha256: str | None = None) -> GGUFIn
     path = Path(path).expanduser()
     if not path.is_file():
         raise UserError(f"GGUF file {path} does not exist: set model.path to a .gguf file")
-    digest = sha256_file(path)
+    digest = _sha256(path)
     if expected_sha256 is not None and digest != expected_sha256:
         raise UserError(f"{path} is not the expected file (sha256 {digest[:12]}..., expected "
                         f"{expected_sha256[:12]}...): it is damaged or a different model; fetch it again")

@@ -21,8 +21,8 @@ def test_the_hand_labels_are_well_formed_and_balanced():
     labelled = load_labels()
     assert len(labelled) >= 400
     by_model = Counter(r.model for r in labelled)
-    assert set(by_model) == {"emo-tiny", "smollm2"}
-    assert min(by_model.values()) >= 0.4 * len(labelled)  # balanced over the two models
+    assert set(by_model) == {"emo-tiny", "smollm2", "qwen2.5-coder"}
+    assert min(by_model.values()) >= 100  # every model well represented
     for model in by_model:
         groups = {r.group for r in labelled if r.model == model}
         assert GROUPS <= groups, GROUPS - groups  # every method, both prompting templates
@@ -69,7 +69,7 @@ class _Fixed:
 def test_every_judge_is_measured_per_model():
     labelled = load_labels()
     out = measure({"always_neutral": _Fixed("neutral")}, labelled)["always_neutral"]
-    for model in ("emo-tiny", "smollm2"):
+    for model in ("emo-tiny", "smollm2", "qwen2.5-coder"):
         share = sum(r.label == "neutral" for r in labelled if r.model == model) / sum(r.model == model for r in labelled)
         assert out[model]["accuracy"] == pytest.approx(100 * share, abs=0.05)
         assert out[model]["neutral_called_emotional"] == 0.0
@@ -98,5 +98,7 @@ def test_the_default_judge_agrees_with_the_reader():
     heldout = measure({"default": judge}, [r for r in labelled if r.split == "heldout"])["default"]
     every = measure({"default": judge}, labelled)["default"]
     assert heldout["smollm2"]["accuracy"] >= 80.0
+    # Qwen2.5-Coder's replies were labelled after the rules were written and never tuned on.
+    assert heldout["qwen2.5-coder"]["accuracy"] >= 80.0 and every["qwen2.5-coder"]["neutral_called_emotional"] <= 10.0
     assert every["emo-tiny"]["accuracy"] >= 95.0 and heldout["emo-tiny"]["accuracy"] >= 95.0
     assert every["smollm2"]["neutral_called_emotional"] <= 10.0

@@ -117,21 +117,17 @@ def write_gguf(path: Path, arch: str, seed: int = 0) -> torch.nn.Module:
     else:
         w.add_rope_dimension_count(head_dim)
         w.add_rope_freq_base(c.rope_parameters["rope_theta"])
-    if arch == "gemma3":
-        w.add_tokenizer_model("llama")
-        w.add_token_list(tokens)
+    sentencepiece = arch == "gemma3"
+    w.add_tokenizer_model("llama" if sentencepiece else "gpt2")
+    w.add_token_list(tokens)
+    if sentencepiece:
         w.add_token_scores(scores)
-        w.add_token_types(types)
-        w.add_bos_token_id(tokens.index("<bos>"))
         w.add_unk_token_id(tokens.index("<unk>"))
-        w.add_pad_token_id(tokens.index("<pad>"))
     else:
-        w.add_tokenizer_model("gpt2")
-        w.add_token_list(tokens)
         w.add_token_merges(merges)
-        w.add_token_types(types)
-        w.add_bos_token_id(tokens.index("<|endoftext|>"))
-        w.add_pad_token_id(tokens.index("<|endoftext|>"))
+    w.add_token_types(types)
+    w.add_bos_token_id(tokens.index("<bos>" if sentencepiece else "<|endoftext|>"))
+    w.add_pad_token_id(tokens.index("<pad>" if sentencepiece else "<|endoftext|>"))
     w.add_eos_token_id(tokens.index("<|im_end|>"))
     w.add_add_bos_token(False)
     w.add_chat_template(CHATML)
