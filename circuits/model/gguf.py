@@ -50,15 +50,16 @@ from circuits.vocab import BackendKind
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 """Version of the cached format; part of the cache key, so bumping it invalidates old caches.
 2: the cache records its weights' sha256 and is verified on every load. 3: one loader for every
-GGUF architecture, context capped at :data:`MAX_CTX`."""
+GGUF architecture. 4: context capped at :data:`MAX_CTX`."""
 
-MAX_CTX = 4096
+MAX_CTX = 8192
 """Longest context a converted model is built for. TransformerLens keeps an ``n_ctx x n_ctx``
-causal mask per layer, so a 32k-token context would cost 1 GB per layer; the study's prompts and
-replies are a few hundred tokens, and a longer prompt is refused with a clear error."""
+causal mask per layer, so Qwen2.5's 32k-token context would cost 1 GB per layer (8192: 64 MB); the
+study's prompts and replies are a few hundred tokens, and a longer prompt is refused with a clear
+error. Models with at most this many positions (SmolLM2: 8192) keep their own."""
 
 ARCHITECTURES = {"llama": "LlamaForCausalLM", "qwen2": "Qwen2ForCausalLM", "gemma3": "Gemma3ForCausalLM"}
 """GGUF ``general.architecture`` -> the ``transformers`` / TransformerLens architecture it converts to."""
