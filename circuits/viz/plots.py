@@ -238,7 +238,7 @@ def depth_figure(profiles: Sequence, probe_bar: float):
     panels = [
         ("probe", "held-out probe accuracy", "where probes separate the emotions"),
         ("importance", "importance / peak", "sublayer importance"),
-        ("budget", "share of circuit nodes", "circuit budget per layer"),
+        ("budget", "share of circuit nodes x layers", "circuit budget per layer (1 = uniform)"),
         ("cosine_curve", "mean cosine, different emotions", "direction cosine structure"),
     ]
     for ax, (key, ylabel, title) in zip(axes, panels):
@@ -248,6 +248,8 @@ def depth_figure(profiles: Sequence, probe_bar: float):
             ys = np.array([v for _, v in pts], dtype=float)
             if key == "importance" and ys.max() > 0:
                 ys = ys / ys.max()
+            if key == "budget":  # a density: models of different depth on one scale (1 = uniform)
+                ys = ys * p.n_layers
             ax.plot(xs, ys, marker="o", ms=3, label=f"{p.model} ({p.n_layers} layers)")
         if key == "probe":
             ax.axhline(probe_bar, color="grey", lw=0.8, ls="--")
