@@ -139,7 +139,7 @@ class _Truncated(Exception):
     pass
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
     """The file's sha256, computed once per process for one version of the file (hashing a
     multi-GB model takes seconds, and a run checks the file when it validates and when it loads)."""
     st = path.stat()
@@ -161,7 +161,7 @@ def inspect_gguf(path: str | Path, expected_sha256: str | None = None) -> GGUFIn
     path = Path(path).expanduser()
     if not path.is_file():
         raise UserError(f"GGUF file {path} does not exist: set model.path to a .gguf file")
-    digest = _sha256(path)
+    digest = file_sha256(path)
     if expected_sha256 is not None and digest != expected_sha256:
         raise UserError(f"{path} is not the expected file (sha256 {digest[:12]}..., expected "
                         f"{expected_sha256[:12]}...): it is damaged or a different model; fetch it again")

@@ -59,7 +59,7 @@ def gguf_path() -> Path:
     """The assembled GGUF in the cache, assembled (and verified) on first use."""
     target = cache_dir() / MODEL_NAME / f"{MODEL_NAME}-{GGUF_SHA256[:12]}.gguf"
     if target.is_file():
-        if sha256_file(target) == GGUF_SHA256:
+        if gguf.file_sha256(target) == GGUF_SHA256:
             return target
         log.warning("the assembled %s in %s is damaged (sha256): assembling it again", MODEL_NAME, target)
     parts = part_paths()

