@@ -50,7 +50,7 @@ class _AddAtLastPerCopy:
         return act
 
 
-def _clean_pass(model: Backend, batch: TokenBatch, last_sublayers: bool = False):
+def _clean_pass(model: Backend, batch: TokenBatch, last_sublayers: bool = False, kv_cache=None):
     L = model.info.n_layers
     pre = [Record() for _ in range(L)]
     hooks = [(entering(layer), c) for layer, c in enumerate(pre)]
@@ -62,8 +62,38 @@ def _clean_pass(model: Backend, batch: TokenBatch, last_sublayers: bool = False)
                 hooks.append((SublayerSite(layer, sub), outs[(layer, sub)]))
     final_site = ResidSite(L - 1, ReadOut.RESID_POST)
     with model.hooks(hooks):
-        final = model.run_until(final_site, batch.attention_mask, tokens=batch.tokens)[:, -1]
+        final = model.run_until(final_site, batch.attention_mask, tokens=batch.tokens, kv_cache=kv_cache)[:, -1]
     return pre, final, outs
+
+
+class _Passes:
+    """The clean pass over a batch and the passes that start at a layer with something changed at
+    the last token only.
+
+    A change at the last token of a left-padded batch cannot reach the earlier positions (the
+    attention is causal), so on backends with prefix caches the keys and values of every
+    position but the last are computed once and each changed pass runs the last token alone
+    against them: a pass costs one position instead of the whole prompt (the prompt is ~100
+    tokens on a chat model). Elsewhere every pass runs the whole batch. The tests check both
+    against full forward passes with hooks.
+    """
+
+    def __init__(self, model: Backend, batch: TokenBatch) -> None:
+        self.model, self.cache = model, None
+        if model.supports_prefix_cache and batch.tokens.shape[1] > 1:
+            self.cache = model.prefix_cache(batch.tokens[:, :-1], batch.attention_mask[:, :-1])
+            batch = TokenBatch(batch.tokens[:, -1:], batch.attention_mask[:, -1:])
+        self.mask = batch.attention_mask
+        self.pre, self.final, _ = _clean_pass(model, batch, kv_cache=self.cache)
+
+    def final_from(self, layer: int, copies: int = 1) -> Tensor:
+        """The final residual at the last token of ``copies`` stacked copies of the batch, run from
+        the clean residual entering ``layer`` (hooks attached around this call apply)."""
+        L = self.model.info.n_layers
+        cache = None if self.cache is None else self.model.repeat_cache(self.cache, copies, layers=range(layer, L))
+        return self.model.run_until(ResidSite(L - 1, ReadOut.RESID_POST), self.mask.repeat(copies, 1),
+                                    resid=self.pre[layer].value.repeat(copies, 1, 1), start_layer=layer,
+                                    kv_cache=cache)[:, -1]
 
 
 @torch.inference_mode()
@@ -78,20 +108,18 @@ def injection_importance(
     """Mean ``Delta <h_final, v_ref> / (alpha sigma)`` per alpha and sublayer (site order L0.attn, L0.mlp, ...)."""
     L = model.info.n_layers
     A, B = len(alphas), len(batch)
-    pre, final_clean, _ = _clean_pass(model, batch)
+    passes = _Passes(model, batch)
     v_ref, directions, sigma = v_ref.to(model.device), directions.to(model.device), sigma.to(model.device)
-    p0 = final_clean.float() @ v_ref.float()
+    p0 = passes.final.float() @ v_ref.float()
     out = torch.zeros(A, 2 * L)
     scales = torch.tensor(alphas, dtype=torch.float32, device=model.device)
-    mask = batch.attention_mask.repeat(A, 1)
-    final_site = ResidSite(L - 1, ReadOut.RESID_POST)
     for layer in range(L):
         for sub in Sublayer:
             i = SublayerSite(layer, sub).readout.index
             add = (scales[:, None] * sigma[i] * directions[i].float()[None]).repeat_interleave(B, dim=0)
             hook = _AddAtLastPerCopy(B, add=add)
             with model.hooks([(SublayerSite(layer, sub), hook)]):
-                final = model.run_until(final_site, mask, resid=pre[layer].value.repeat(A, 1, 1), start_layer=layer)[:, -1]
+                final = passes.final_from(layer, A)
             delta = (final.float() @ v_ref.float()).reshape(A, B) - p0[None]
             out[:, i] = delta.mean(dim=1) / (scales * sigma[i])
     return out
@@ -107,18 +135,17 @@ def patching_importance(
     """Mean change of ``<h_final, v_ref>`` when one sublayer's last-token output in the neutral
     prompt is replaced by its value in the paired emotion prompt (rows of the two batches pair up)."""
     L = model.info.n_layers
-    pre, final_clean, _ = _clean_pass(model, neutral)
+    passes = _Passes(model, neutral)
     _, _, outs = _clean_pass(model, emotional, last_sublayers=True)
     v_ref = v_ref.to(model.device)
-    p0 = final_clean.float() @ v_ref.float()
+    p0 = passes.final.float() @ v_ref.float()
     out = torch.zeros(2 * L)
-    final_site = ResidSite(L - 1, ReadOut.RESID_POST)
     for layer in range(L):
         for sub in Sublayer:
             i = SublayerSite(layer, sub).readout.index
             hook = _AddAtLastPerCopy(len(neutral), replace=outs[(layer, sub)].value)
             with model.hooks([(SublayerSite(layer, sub), hook)]):
-                final = model.run_until(final_site, neutral.attention_mask, resid=pre[layer].value, start_layer=layer)[:, -1]
+                final = passes.final_from(layer)
             out[i] = ((final.float() @ v_ref.float()) - p0).mean()
     return out
 

@@ -65,14 +65,19 @@ def _quality(ctx: RunContext, emotion: str, circuit: Circuit, vectors: Intervent
 
 
 def _size_curve(ctx: RunContext, emotion: str, budget: CircuitBudget, build, vectors: InterventionVectors,
-                pairs: Pairs, imp: SublayerImportance) -> dict:
-    """Necessity and faithfulness of the emotion's circuit at each budget multiplier."""
+                pairs: Pairs, imp: SublayerImportance, measured: tuple[Circuit, dict]) -> dict:
+    """Necessity and faithfulness of the emotion's circuit at each budget multiplier.
+    ``measured`` is the stage's circuit and its quality with ``necessity_draws`` draws: a point
+    of the curve with the same nodes and as many draws (seeded alike) is that measurement, so it
+    is reused rather than made twice."""
     c, info = ctx.cfg.circuit, ctx.model.info
+    draws = max(2, c.necessity_draws // 2)
     curve: dict[str, list] = {"multiplier": [], "n_neurons": [], "n_heads": [], "necessity_margin": [],
                               "necessity_drop": [], "faithfulness": []}
     for m in c.size_multipliers:
         circ = build(emotion, budget.scaled(m, info))
-        q = _quality(ctx, emotion, circ, vectors, pairs, imp, max(2, c.necessity_draws // 2))
+        same = draws == c.necessity_draws and circ == measured[0]
+        q = measured[1] if same else _quality(ctx, emotion, circ, vectors, pairs, imp, draws)
         curve["multiplier"].append(m)
         curve["n_neurons"].append(len(circ.neurons))
         curve["n_heads"].append(len(circ.heads))
@@ -150,7 +155,7 @@ def run(ctx: RunContext) -> CircuitSet:
     quality, size_curve = {}, {}
     for e in ctx.emotions:
         quality[e] = _quality(ctx, e, circuits[e], vectors, pairs, imp, c.necessity_draws)
-        size_curve[e] = _size_curve(ctx, e, budget, build, vectors, pairs, imp)
+        size_curve[e] = _size_curve(ctx, e, budget, build, vectors, pairs, imp, (circuits[e], quality[e]))
         log.info("circuit %s: %d heads + %d neurons; necessity margin %.3f (z %s); faithfulness %.3f", e,
                  len(circuits[e].heads), len(circuits[e].neurons), quality[e]["necessity"]["margin"],
                  quality[e]["necessity"]["z"], quality[e]["faithfulness"]["ratio"] or float("nan"))
