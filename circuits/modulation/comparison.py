@@ -18,6 +18,7 @@ does not depend on the batch it was generated in.
 
 from __future__ import annotations
 
+import logging
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -38,6 +39,8 @@ from circuits.generation import Decoding, Job, generate_jobs
 from circuits.model.backend import Backend
 from circuits.modulation.methods import ControlMethod
 from circuits.vocab import Method
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -109,6 +112,7 @@ class Comparison:
         replies = [r for rs in generate_jobs(self.model, jobs, self.decoding, desc, self.progress) for r in rs]
         labels = self.judge.classify([r.text for r in replies])
         rows = [(s, i) for s, idx in work for i in idx]
+        log.info("%s: scoring the perplexity of %d replies under the unmodified model", desc, len(replies))
         ppl = reply_perplexity(self.model, [self.neutral[i].text for _, i in rows], [r.token_ids for r in replies],
                                self.decoding.batch_size)
         for (s, i), reply, label, p in zip(rows, replies, labels, ppl):
