@@ -29,7 +29,7 @@ from torch import Tensor
 from circuits.data.prompts import Prompt
 from circuits.directions.emotion_directions import EmotionDirections
 from circuits.directions.reference import Reference
-from circuits.model.backend import Backend, Record, TokenBatch
+from circuits.model.backend import Backend, KVCache, Record, TokenBatch
 from circuits.sites import ReadOut, ResidSite, Sublayer, SublayerSite, entering, resid_sites
 from circuits.vocab import Importance
 
@@ -50,7 +50,7 @@ class _AddAtLastPerCopy:
         return act
 
 
-def _clean_pass(model: Backend, batch: TokenBatch, last_sublayers: bool = False, kv_cache=None):
+def _clean_pass(model: Backend, batch: TokenBatch, last_sublayers: bool = False, kv_cache: KVCache | None = None):
     L = model.info.n_layers
     pre = [Record() for _ in range(L)]
     hooks = [(entering(layer), c) for layer, c in enumerate(pre)]
@@ -90,7 +90,9 @@ class _Passes:
         """The final residual at the last token of ``copies`` stacked copies of the batch, run from
         the clean residual entering ``layer`` (hooks attached around this call apply)."""
         L = self.model.info.n_layers
-        cache = None if self.cache is None else self.model.repeat_cache(self.cache, copies, layers=range(layer, L))
+        cache = self.cache  # frozen: one copy of the batch reads it as it is
+        if cache is not None and copies > 1:
+            cache = self.model.repeat_cache(cache, copies, layers=range(layer, L))
         return self.model.run_until(ResidSite(L - 1, ReadOut.RESID_POST), self.mask.repeat(copies, 1),
                                     resid=self.pre[layer].value.repeat(copies, 1, 1), start_layer=layer,
                                     kv_cache=cache)[:, -1]
