@@ -34,7 +34,7 @@ test-tl4: $(TL4_STAMP) ## the bridge backend's tests on the newest TransformerLe
 reproduce: $(STAMP) ## the whole study on emo-tiny: every table and figure under outputs/reproduce/emo-tiny
 	$(OFFLINE) $(RUN) experiment=reproduce
 
-reproduce-real: $(STAMP) ## the same on SmolLM2-135M-Instruct (CPU subset, ~65 min on 2 cores; full split on a GPU)
+reproduce-real: $(STAMP) ## the same on SmolLM2-135M-Instruct (CPU subset, ~55 min on 2 cores; full split on a GPU)
 	$(OFFLINE) $(RUN) experiment=reproduce_real
 
 $(QWEN_STAMP): $(STAMP)
