@@ -20,6 +20,7 @@ import re
 from collections.abc import Sequence
 
 import torch
+from tqdm.auto import tqdm
 
 from circuits.model.backend import Backend
 
@@ -83,23 +84,34 @@ def reply_perplexity(
     replies: Sequence[Sequence[int]],
     batch_size: int = 32,
     include_stop: bool = True,
+    desc: str = "perplexity",
+    progress: bool = False,
 ) -> list[float]:
     """exp(mean negative log-likelihood) of each reply's tokens given its prompt, under the
     model as it is (call it with no interventions attached). With ``include_stop`` the
-    end-of-turn token counts too, so a reply that never ends is penalised.
+    end-of-turn token counts too, so a reply that never ends is penalised. With ``progress``
+    a bar counts the replies scored (minutes on a real vocabulary).
 
     Replies often share prompts (every method answers the same neutral prompts): each distinct
     prompt is run once, and its replies continue from its cached keys and values, so a reply
     costs only its own tokens (on backends with prefix caches; else prompt and reply together)."""
     stop = model.stop_token_ids[0]
     targets = [list(r) + ([stop] if include_stop else []) for r in replies]
-    if not model.supports_prefix_cache:
-        return _perplexity_whole(model, prompts, targets, batch_size)
+    with tqdm(total=len(prompts), desc=desc, unit="reply", disable=not progress, leave=False) as bar:
+        if not model.supports_prefix_cache:
+            return _perplexity_whole(model, prompts, targets, batch_size, bar)
+        return _perplexity_prefix(model, prompts, targets, batch_size, bar)
+
+
+def _perplexity_prefix(model: Backend, prompts: Sequence[str], targets: Sequence[Sequence[int]],
+                       batch_size: int, bar: tqdm) -> list[float]:
+    """Each distinct prompt once, its replies continued from its cached keys and values."""
     out = [float("nan")] * len(prompts)
     by_prompt: dict[str, list[int]] = {}
     for i, p in enumerate(prompts):
         if targets[i]:
             by_prompt.setdefault(p, []).append(i)
+    bar.update(len(prompts) - sum(map(len, by_prompt.values())))  # empty targets: nothing to score
     unique = sorted(by_prompt, key=lambda p: len(model.token_ids(p)))
     for start in range(0, len(unique), batch_size):
         chunk = unique[start : start + batch_size]
@@ -111,6 +123,7 @@ def reply_perplexity(
             sub = members[s : s + batch_size]
             for (_, i), nll in zip(sub, _continuation_nll(model, cache, first_lp, sub, targets)):
                 out[i] = math.exp(nll)
+            bar.update(len(sub))
     return out
 
 
@@ -136,7 +149,7 @@ def _continuation_nll(model: Backend, cache, first_lp: torch.Tensor, members: Se
 
 
 def _perplexity_whole(model: Backend, prompts: Sequence[str], targets: Sequence[Sequence[int]],
-                      batch_size: int) -> list[float]:
+                      batch_size: int, bar: tqdm) -> list[float]:
     """Prompt and reply run together, left-padded (the path for backends without prefix caches)."""
     out: list[float] = []
     for i in range(0, len(prompts), batch_size):
@@ -151,4 +164,5 @@ def _perplexity_whole(model: Backend, prompts: Sequence[str], targets: Sequence[
         tok_lp = logp.gather(-1, batch.tokens[:, -n:][..., None])[..., 0]
         for row, r in enumerate(chunk_r):
             out.append(math.exp(float(-tok_lp[row, n - len(r) :].mean())) if r else float("nan"))
+        bar.update(len(chunk_r))
     return out

@@ -114,7 +114,7 @@ class Comparison:
         rows = [(s, i) for s, idx in work for i in idx]
         log.info("%s: scoring the perplexity of %d replies under the unmodified model", desc, len(replies))
         ppl = reply_perplexity(self.model, [self.neutral[i].text for _, i in rows], [r.token_ids for r in replies],
-                               self.decoding.batch_size)
+                               self.decoding.batch_size, desc=f"{desc}: perplexity", progress=self.progress)
         for (s, i), reply, label, p in zip(rows, replies, labels, ppl):
             [record] = judged_records([self._prompts(s)[i]], [reply], [label], [s.emotion])
             self._done[self._key(s), i] = record.with_(perplexity=p, distinct_2=distinct_2(record.reply),

@@ -59,6 +59,40 @@ def test_replies_sharing_a_prompt_score_as_they_would_alone(emo_tiny, make_rando
     assert whole == pytest.approx(alone, rel=1e-4)
 
 
+def test_progress_bar_counts_every_reply_and_changes_nothing(emo_tiny, monkeypatch):
+    """The bar over perplexity scoring ends at the number of replies, on both paths (prefix
+    cache and whole sequence), empty replies without a stop token included; values unchanged."""
+    import circuits.evaluation.fluency as fluency
+
+    totals = []
+
+    class Bar:
+        def __init__(self, total, disable, **_):
+            self.n, self.total, self.disable = 0, total, disable
+
+        def update(self, k):
+            self.n += k
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            totals.append((self.n, self.total, self.disable))
+
+    prompt = emo_tiny.render_chat([{"role": "user", "content": "The train was late."}])
+    other = emo_tiny.render_chat([{"role": "user", "content": "Ok."}])
+    prompts = [prompt, other, prompt, other, prompt]
+    replies = [emo_tiny.token_ids(t) for t in (" Ok.", " It was late again.", "", " Fine", " So late.")]
+    quiet = reply_perplexity(emo_tiny, prompts, replies, batch_size=2, include_stop=False)
+    monkeypatch.setattr(fluency, "tqdm", Bar)
+    shown = reply_perplexity(emo_tiny, prompts, replies, batch_size=2, include_stop=False, progress=True)
+    assert shown == pytest.approx(quiet, rel=1e-6, nan_ok=True) and math.isnan(shown[2])
+    monkeypatch.setattr(emo_tiny, "supports_prefix_cache", False, raising=False)
+    whole = reply_perplexity(emo_tiny, prompts, replies, batch_size=2, include_stop=False, progress=True)
+    assert whole == pytest.approx(quiet, rel=1e-4, nan_ok=True)
+    assert totals == [(5, 5, False), (5, 5, False)]
+
+
 def test_diversity_across_replies_sees_a_collapse_onto_one_opening():
     from circuits.evaluation.fluency import corpus_distinct_2, opening, top_opening_share
 
