@@ -29,6 +29,7 @@ from circuits.vocab import (
     Split,
     StageName,
     Template,
+    Ties,
 )
 
 
@@ -261,6 +262,10 @@ class ModulateConfig:
     """Halving keeps 1/rate of the candidates and multiplies their prompts by rate each round."""
     halving_first: int = 10
     """Calibration prompts per candidate in halving's first round."""
+    ties: Ties = Ties.FLUENT
+    """Equally accurate candidates inside the fluency limit: ``fluent`` takes the lower
+    perplexity, ``strong`` the higher (on few calibration prompts where every candidate reads
+    0%, ``fluent`` picks the weakest)."""
     calibrate_per_theme: int = 3
     """Discovery skeletons per theme for calibration: 3 gives 90 prompts per emotion (one
     skeleton, 30 prompts, let sadness read 100% on discovery and 86% on test)."""

@@ -240,6 +240,18 @@ class Search(Choice):
     many, and so on; the same rule chooses among the survivors on every prompt."""
 
 
+class Ties(Choice):
+    """Which of equally accurate candidates inside the fluency limit the strength rule takes
+    (:func:`circuits.modulation.comparison.choose`)."""
+
+    FLUENT = "fluent"
+    """The lower perplexity: the gentlest intervention that reaches the accuracy."""
+    STRONG = "strong"
+    """The higher perplexity (still inside the limit): the intervention that moves the model most.
+    On few calibration prompts every candidate can read 0%; ``fluent`` then takes the weakest,
+    ``strong`` the one most likely to show the emotion on more prompts."""
+
+
 class Method(Choice):
     """The control methods compared from the neutral prompt (:mod:`circuits.modulation.methods`)."""
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from circuits.modulation.comparison import Comparison, Setting, _rank, choose, summarise, within_limit
-from circuits.vocab import Method, Search
+from circuits.vocab import Method, Search, Ties
 
 Key = tuple[Method, str]
 """(method, emotion): one strength is chosen for each."""
@@ -53,7 +53,7 @@ def _evaluate(comp: Comparison, pool: Mapping[Key, Sequence[Any]], n: int | None
 
 
 def calibrate(comp: Comparison, candidates: Mapping[Key, Sequence[Any]], limit: float, search: Search = Search.GRID,
-              rate: int = 3, first: int = 10) -> dict[Key, Choice]:
+              rate: int = 3, first: int = 10, ties: Ties = Ties.FLUENT) -> dict[Key, Choice]:
     """The strength of every (method, emotion) chosen among its candidates on ``comp``'s prompts.
 
     ``search`` picks the grid or successive halving; halving starts with ``first`` prompts per
@@ -61,7 +61,8 @@ def calibrate(comp: Comparison, candidates: Mapping[Key, Sequence[Any]], limit: 
     When no survivor of the halving stays within the fluency limit on every prompt (a candidate
     that looked fluent on the first prompts need not be), the candidates it dropped are measured
     on every prompt too and the rule chooses among all of them, as the grid would: halving never
-    returns a setting past the limit where the grid would find one within it.
+    returns a setting past the limit where the grid would find one within it. ``ties`` breaks
+    equal accuracies inside the limit, in every round.
     """
     total = len(comp.neutral)
     pool = {key: list(range(len(cands))) for key, cands in candidates.items()}
@@ -72,7 +73,7 @@ def calibrate(comp: Comparison, candidates: Mapping[Key, Sequence[Any]], limit: 
         stats = _measure(comp, candidates, pool, seen, n, f"calibrating on {n} prompts")
         if n >= total:
             break
-        pool = {key: [i for i, _ in sorted(results.items(), key=lambda item: _rank(item[1], limit))
+        pool = {key: [i for i, _ in sorted(results.items(), key=lambda item: _rank(item[1], limit, ties))
                       [: math.ceil(len(results) / rate)]]
                 for key, results in stats.items()}
         n = min(total, n * rate)
@@ -84,7 +85,7 @@ def calibrate(comp: Comparison, candidates: Mapping[Key, Sequence[Any]], limit: 
             stats[key].update(results)
     chosen = {}
     for key, results in stats.items():
-        best, best_stats = choose([(candidates[key][i], r) for i, r in results.items()], limit)
+        best, best_stats = choose([(candidates[key][i], r) for i, r in results.items()], limit, ties)
         replies = sum(seen[key]) * (comp.methods[key[0]].draws or 1)
         chosen[key] = Choice(best, best_stats, len(candidates[key]), replies)
     return chosen

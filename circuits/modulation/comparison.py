@@ -38,7 +38,7 @@ from circuits.evaluation.records import NO_STRENGTH, JudgedReply, judged_records
 from circuits.generation import Decoding, Job, generate_jobs
 from circuits.model.backend import Backend
 from circuits.modulation.methods import ControlMethod
-from circuits.vocab import Method
+from circuits.vocab import Method, Ties
 
 log = logging.getLogger(__name__)
 
@@ -151,18 +151,19 @@ def summarise(recs: Sequence[JudgedReply]) -> dict:
     }
 
 
-def choose(candidates: Sequence[tuple[Any, dict]], limit: float) -> tuple[Any, dict]:
+def choose(candidates: Sequence[tuple[Any, dict]], limit: float, ties: Ties = Ties.FLUENT) -> tuple[Any, dict]:
     """The one rule for every method: most accurate within the fluency limit (ties: lower
-    perplexity); if nothing is within the limit, the most fluent candidate."""
-    return min(candidates, key=lambda sm: _rank(sm[1], limit))
+    perplexity, or higher with ``ties=strong``); if nothing is within the limit, the most fluent
+    candidate."""
+    return min(candidates, key=lambda sm: _rank(sm[1], limit, ties))
 
 
-def _rank(stats: dict, limit: float) -> tuple:
+def _rank(stats: dict, limit: float, ties: Ties = Ties.FLUENT) -> tuple:
     """Sort key of the rule (smaller is better): within the limit first, by accuracy then
-    perplexity; then the rest by perplexity."""
+    perplexity (``ties``); then the rest by perplexity."""
     ppl = stats["median_perplexity"]
     if within_limit(stats, limit):
-        return (0, -stats["accuracy"], ppl)
+        return (0, -stats["accuracy"], ppl if ties is Ties.FLUENT else -ppl)
     return (1, ppl if ppl is not None else float("inf"), 0.0)
 
 

@@ -98,13 +98,13 @@ def calibrate(ctx: RunContext) -> Strengths:
     comp = comparison(ctx, ctx.split(Split.DISCOVERY).subset(m.calibrate_per_theme, ctx.cfg.data.subset_seed),
                       stratified=m.search is Search.HALVING)
     limit, base = fluency_limit(comp, ctx.emotions, m.fluency_factor)
-    chosen = search(comp, _candidates(ctx), limit, m.search, m.halving_rate, m.halving_first)
+    chosen = search(comp, _candidates(ctx), limit, m.search, m.halving_rate, m.halving_first, m.ties)
     table = [[method, emotion, str(c.strength), c.stats["accuracy"], c.stats["median_perplexity"], c.candidates, c.replies]
              for (method, emotion), c in chosen.items()]
     ctx.run.write_text(FILES.calibration.path(), markdown(
         ["method", "emotion", "chosen strength", "accuracy % (discovery)", "median perplexity", "candidates",
          "replies generated"], table)
-        + f"\nSearch: {m.search}. Fluency limit: median perplexity <= {limit:.3f} "
+        + f"\nSearch: {m.search}, ties: {m.ties}. Fluency limit: median perplexity <= {limit:.3f} "
           f"({m.fluency_factor} x unmodified {base['median_perplexity']:.3f}).\n")
     strengths: Strengths = {}
     for (method, emotion), c in chosen.items():

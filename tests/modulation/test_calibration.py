@@ -11,7 +11,7 @@ from circuits.data.prompts import Prompt, stratified_order
 from circuits.evaluation.records import JudgedReply
 from circuits.modulation.calibration import calibrate
 from circuits.modulation.comparison import Setting
-from circuits.vocab import Method, Search
+from circuits.vocab import Method, Search, Ties
 
 N_PROMPTS = 90
 
@@ -94,6 +94,30 @@ def test_halving_never_keeps_a_setting_past_the_limit_when_the_grid_finds_one_wi
     assert g.strength == 1.0 and h.strength == 1.0
     assert h.stats == g.stats and h.stats["median_perplexity"] <= 2.0
     assert h.replies == g.replies == 5 * 90  # here every candidate ends up measured on every prompt
+
+
+class SilentComparison(FakeComparison):
+    """Every candidate reads 0% (a real model on few calibration prompts); perplexity still
+    rises with the strength and leaves the limit of 2.0 past strength 2.0."""
+
+    @staticmethod
+    def quality(strength: float) -> tuple[float, float]:
+        return 0.0, 1.0 + strength * 0.5
+
+
+@pytest.mark.parametrize("search", list(Search))
+def test_ties_take_the_gentlest_or_the_strongest_inside_the_limit(search):
+    """On equal accuracy ``fluent`` takes the weakest candidate and ``strong`` the strongest
+    still within the fluency limit (never one past it), in the grid and in halving alike."""
+    key = (Method.CIRCUIT, "fear")
+    fluent = calibrate(SilentComparison(), {key: GRID}, limit=2.0, search=search, rate=3, first=10)[key]
+    strong = calibrate(SilentComparison(), {key: GRID}, limit=2.0, search=search, rate=3, first=10,
+                       ties=Ties.STRONG)[key]
+    assert fluent.strength == 0.5 and strong.strength == 1.9
+    assert strong.stats["median_perplexity"] <= 2.0 and strong.stats["n"] == N_PROMPTS
+    # a real accuracy difference still wins over the tie-break: the clear best stays the clear best
+    clear = calibrate(FakeComparison(), {key: GRID}, limit=2.0, search=search, rate=3, first=10, ties=Ties.STRONG)
+    assert clear[key].strength == 1.7
 
 
 def test_a_prefix_of_the_stratified_order_spans_every_theme():
