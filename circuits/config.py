@@ -263,9 +263,8 @@ class ModulateConfig:
     halving_first: int = 10
     """Calibration prompts per candidate in halving's first round."""
     ties: Ties = Ties.FLUENT
-    """Equally accurate candidates inside the fluency limit: ``fluent`` takes the lower
-    perplexity, ``strong`` the higher (on few calibration prompts where every candidate reads
-    0%, ``fluent`` picks the weakest)."""
+    """Which of equally accurate candidates inside the fluency limit the rule takes
+    (:class:`circuits.vocab.Ties`)."""
     calibrate_per_theme: int = 3
     """Discovery skeletons per theme for calibration: 3 gives 90 prompts per emotion (one
     skeleton, 30 prompts, let sadness read 100% on discovery and 86% on test)."""
